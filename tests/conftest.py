@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from wagtail_wa_consent.consent.evidence import Evidence
+from wagtail_wa_consent.messaging.backends import locmem
+
+DE_MOBILE = "+4915123456789"
+
+
+@pytest.fixture(autouse=True)
+def _clear_locmem_outbox():
+    locmem.outbox.clear()
+    yield
+    locmem.outbox.clear()
+
+
+@pytest.fixture
+def web_evidence() -> Evidence:
+    """Evidence of an opt-in form posted from a web page."""
+    return Evidence(
+        source="web_block",
+        user_action="ticked unticked checkbox and submitted the form",
+        wording="Yes, Sandbox Shop GmbH may send me offers on WhatsApp. Privacy policy: /privacy/",
+        language="en",
+        policy_revision="page:3/revision:7",
+        page_url="https://shop.example/offers/?utm_source=x",
+        ip_address="203.0.113.77",
+        user_agent="Mozilla/5.0 (X11; Linux x86_64)",
+    )
+
+
+@pytest.fixture
+def yes_evidence() -> Evidence:
+    """Evidence of a 'Yes' reply in WhatsApp."""
+    return Evidence(source="whatsapp", user_action="tapped Yes", message_id="wamid.HBgLNDk=")
+
+
+@pytest.fixture
+def contact(db):
+    from wagtail_wa_consent.consent.service import get_or_create_contact
+
+    return get_or_create_contact(DE_MOBILE)

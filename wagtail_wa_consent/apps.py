@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WaConsentConfig(AppConfig):
+    name = "wagtail_wa_consent"
+    # A unique label: Oscar already owns labels such as "search" and "order".
+    label = "wa_consent"
+    verbose_name = _("WhatsApp consent")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks, conf  # noqa: F401  (registers checks and the settings reload hook)

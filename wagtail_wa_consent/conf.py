@@ -1,0 +1,79 @@
+"""The one accessor for the ``WAGTAIL_WA_CONSENT`` settings dict.
+
+Every module reads settings through :func:`get_setting`, so defaults live in one place and
+``override_settings`` works in tests (the cache is dropped on ``setting_changed``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .exceptions import WaConsentConfigurationError
+
+SETTINGS_NAME = "WAGTAIL_WA_CONSENT"
+
+#: Documented defaults; docs/settings.rst describes each key.
+DEFAULTS: dict[str, Any] = {
+    # Legal name of the business, shown in every opt-in wording (GDPR Recital 42).
+    "BUSINESS_NAME": "",
+    # Region used to read numbers typed without a +country prefix (ISO 3166-1 alpha-2), or None.
+    "DEFAULT_REGION": None,
+    # Consent categories offered; a subset of marketing, transactional, support.
+    "CATEGORIES": ["marketing", "transactional", "support"],
+    # Days a web opt-in waits for its WhatsApp confirmation before it expires.
+    "DOUBLE_OPT_IN_EXPIRY_DAYS": 7,
+    # Marketing needs a confirmed (double) opt-in; False also accepts single or unknown levels.
+    "MARKETING_REQUIRES_CONFIRMED_OPT_IN": True,
+    # Secret for the keyed digests of personal data in the ledger; None means SECRET_KEY.
+    "LEDGER_KEY": None,
+    # Prefix lengths kept when an IP address is stored as evidence.
+    "IPV4_PREFIX": 24,
+    "IPV6_PREFIX": 48,
+    # Dotted path of the class that sends messages (like Django's EMAIL_BACKEND).
+    "BACKEND": "wagtail_wa_consent.messaging.backends.console.ConsoleBackend",
+}
+
+_UNSET: Any = object()
+
+
+@cache
+def _user_settings() -> dict[str, Any]:
+    value = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(value, dict):
+        raise WaConsentConfigurationError(
+            f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}."
+        )
+    return value
+
+
+def get_setting(name: str, default: Any = _UNSET) -> Any:
+    """Return ``WAGTAIL_WA_CONSENT[name]``, falling back to the documented default.
+
+    Raises:
+        WaConsentConfigurationError: ``name`` is neither set nor has a default.
+    """
+    user = _user_settings()
+    if name in user:
+        return user[name]
+    if default is not _UNSET:
+        return default
+    if name in DEFAULTS:
+        return DEFAULTS[name]
+    raise WaConsentConfigurationError(f"Set {SETTINGS_NAME}[{name!r}] in your Django settings.")
+
+
+def ledger_key() -> bytes:
+    """The secret used for keyed digests of personal data (phone, IP, user agent)."""
+    key = get_setting("LEDGER_KEY") or settings.SECRET_KEY
+    return key.encode() if isinstance(key, str) else key
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTINGS_NAME, "SECRET_KEY"):
+        _user_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""The consent ledger: models, state machine, hash chain and the service functions."""

@@ -1,0 +1,9 @@
+"""Django discovers the app's models here; each room keeps its own in its package."""
+
+from .consent.models import (  # noqa: F401
+    ConsentEvent,
+    ConsentEvidence,
+    ConsentState,
+    ConsentWording,
+    Contact,
+)
