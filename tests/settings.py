@@ -7,10 +7,10 @@ import os
 
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
 
-from sandbox_site.settings import *  # noqa: E402, F403
+from sandbox_site.settings import *  # noqa: F403
 
 DEBUG = False
-SECRET_KEY = "tests-only-secret-key"  # noqa: S105
+SECRET_KEY = "tests-only-secret-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WAGTAIL_WA_CONSENT = {
     **WAGTAIL_WA_CONSENT,  # noqa: F405

@@ -60,7 +60,8 @@ def test_typo_hint_suggests_the_right_key():
 
 
 def test_manage_py_check_fails_on_an_error():
-    with override_settings(WAGTAIL_WA_CONSENT={**BASE, "CATEGORIES": ["sms"]}), pytest.raises(
-        SystemCheckError, match="E003"
+    with (
+        override_settings(WAGTAIL_WA_CONSENT={**BASE, "CATEGORIES": ["sms"]}),
+        pytest.raises(SystemCheckError, match="E003"),
     ):
         call_command("check")

@@ -22,8 +22,9 @@ def _key(name: str) -> str:
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     raw = getattr(settings, SETTINGS_NAME, {})
     if not isinstance(raw, dict):
-        return [Error(f"{SETTINGS_NAME} must be a dict, not {type(raw).__name__}.",
-                      id="wagtail_wa_consent.E001")]
+        return [
+            Error(f"{SETTINGS_NAME} must be a dict, not {type(raw).__name__}.", id="wagtail_wa_consent.E001")
+        ]
     return [
         *_unknown_keys(raw),
         *_business_name(),
@@ -41,8 +42,13 @@ def _unknown_keys(raw: dict[str, Any]) -> list[Any]:
         if name not in DEFAULTS:
             close = difflib.get_close_matches(name, DEFAULTS, n=1)
             hint = f"Did you mean {close[0]!r}?" if close else f"Known keys: {', '.join(DEFAULTS)}."
-            problems.append(Warning(f"{_key(name)} is not a known setting and is ignored.",
-                                    hint=hint, id="wagtail_wa_consent.W001"))
+            problems.append(
+                Warning(
+                    f"{_key(name)} is not a known setting and is ignored.",
+                    hint=hint,
+                    id="wagtail_wa_consent.W001",
+                )
+            )
     return problems
 
 
@@ -50,23 +56,35 @@ def _business_name() -> list[Any]:
     name = get_setting("BUSINESS_NAME")
     if isinstance(name, str) and name.strip():
         return []
-    return [Error(f"{_key('BUSINESS_NAME')} is missing or empty.",
-                  hint="Every opt-in must name the business that will send the messages "
-                       "(GDPR Recital 42). Set it to your legal business name.",
-                  id="wagtail_wa_consent.E002")]
+    return [
+        Error(
+            f"{_key('BUSINESS_NAME')} is missing or empty.",
+            hint="Every opt-in must name the business that will send the messages "
+            "(GDPR Recital 42). Set it to your legal business name.",
+            id="wagtail_wa_consent.E002",
+        )
+    ]
 
 
 def _categories() -> list[Any]:
     categories = get_setting("CATEGORIES")
     if not isinstance(categories, list | tuple) or not categories:
-        return [Error(f"{_key('CATEGORIES')} must be a non-empty list.",
-                      hint=f"Choose from: {', '.join(Category.values)}.",
-                      id="wagtail_wa_consent.E003")]
+        return [
+            Error(
+                f"{_key('CATEGORIES')} must be a non-empty list.",
+                hint=f"Choose from: {', '.join(Category.values)}.",
+                id="wagtail_wa_consent.E003",
+            )
+        ]
     bad = [c for c in categories if c not in Category.values]
     if bad:
-        return [Error(f"{_key('CATEGORIES')} has unknown categories: {', '.join(map(repr, bad))}.",
-                      hint=f"Choose from: {', '.join(Category.values)}.",
-                      id="wagtail_wa_consent.E003")]
+        return [
+            Error(
+                f"{_key('CATEGORIES')} has unknown categories: {', '.join(map(repr, bad))}.",
+                hint=f"Choose from: {', '.join(Category.values)}.",
+                id="wagtail_wa_consent.E003",
+            )
+        ]
     return []
 
 
@@ -74,18 +92,26 @@ def _region() -> list[Any]:
     region = get_setting("DEFAULT_REGION")
     if region is None or region in phonenumbers.SUPPORTED_REGIONS:
         return []
-    return [Error(f"{_key('DEFAULT_REGION')} is {region!r}, which is not a region phonenumbers knows.",
-                  hint="Use an ISO 3166-1 alpha-2 code in capitals such as 'DE', 'SA' or 'UZ', "
-                       "or None to require +country prefixes.",
-                  id="wagtail_wa_consent.E004")]
+    return [
+        Error(
+            f"{_key('DEFAULT_REGION')} is {region!r}, which is not a region phonenumbers knows.",
+            hint="Use an ISO 3166-1 alpha-2 code in capitals such as 'DE', 'SA' or 'UZ', "
+            "or None to require +country prefixes.",
+            id="wagtail_wa_consent.E004",
+        )
+    ]
 
 
 def _expiry() -> list[Any]:
     days = get_setting("DOUBLE_OPT_IN_EXPIRY_DAYS")
     if isinstance(days, int) and not isinstance(days, bool) and days > 0:
         return []
-    return [Error(f"{_key('DOUBLE_OPT_IN_EXPIRY_DAYS')} must be a positive whole number of days, "
-                  f"not {days!r}.", id="wagtail_wa_consent.E005")]
+    return [
+        Error(
+            f"{_key('DOUBLE_OPT_IN_EXPIRY_DAYS')} must be a positive whole number of days, not {days!r}.",
+            id="wagtail_wa_consent.E005",
+        )
+    ]
 
 
 def _ip_prefixes() -> list[Any]:
@@ -93,8 +119,12 @@ def _ip_prefixes() -> list[Any]:
     for name, maximum in (("IPV4_PREFIX", 32), ("IPV6_PREFIX", 128)):
         value = get_setting(name)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
-            problems.append(Error(f"{_key(name)} must be a number of bits from 0 to {maximum}, "
-                                  f"not {value!r}.", id="wagtail_wa_consent.E006"))
+            problems.append(
+                Error(
+                    f"{_key(name)} must be a number of bits from 0 to {maximum}, not {value!r}.",
+                    id="wagtail_wa_consent.E006",
+                )
+            )
     return problems
 
 
@@ -105,11 +135,19 @@ def _backend() -> list[Any]:
     try:
         backend = import_string(path)
     except (ImportError, TypeError, ValueError) as exc:
-        return [Error(f"{_key('BACKEND')} is {path!r}, which cannot be imported ({exc}).",
-                      hint="Use a dotted path such as "
-                           "'wagtail_wa_consent.messaging.backends.console.ConsoleBackend'.",
-                      id="wagtail_wa_consent.E007")]
+        return [
+            Error(
+                f"{_key('BACKEND')} is {path!r}, which cannot be imported ({exc}).",
+                hint="Use a dotted path such as "
+                "'wagtail_wa_consent.messaging.backends.console.ConsoleBackend'.",
+                id="wagtail_wa_consent.E007",
+            )
+        ]
     if not (isinstance(backend, type) and issubclass(backend, BaseBackend)):
-        return [Error(f"{_key('BACKEND')} is {path!r}, which is not a BaseBackend subclass.",
-                      id="wagtail_wa_consent.E007")]
+        return [
+            Error(
+                f"{_key('BACKEND')} is {path!r}, which is not a BaseBackend subclass.",
+                id="wagtail_wa_consent.E007",
+            )
+        ]
     return []

@@ -45,9 +45,7 @@ _UNSET: Any = object()
 def _user_settings() -> dict[str, Any]:
     value = getattr(settings, SETTINGS_NAME, {})
     if not isinstance(value, dict):
-        raise WaConsentConfigurationError(
-            f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}."
-        )
+        raise WaConsentConfigurationError(f"{SETTINGS_NAME} must be a dict, not {type(value).__name__}.")
     return value
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -27,7 +29,7 @@ def history(contact, web_evidence, yes_evidence):
 def test_events_are_chained(history):
     assert [e.sequence for e in history] == [1, 2, 3, 4, 5]
     assert history[0].prev_hash == GENESIS_HASH
-    for before, after in zip(history, history[1:], strict=False):
+    for before, after in itertools.pairwise(history):
         assert after.prev_hash == before.hash
     assert all(e.compute_hash() == e.hash for e in history)
 
@@ -88,8 +90,7 @@ def _raw(sql, params):
 
 
 def test_tampered_row_is_the_first_broken_link(history):
-    _raw("UPDATE wa_consent_consentevent SET event_type = %s WHERE id = %s",
-         ["withdrawn", history[3].pk])
+    _raw("UPDATE wa_consent_consentevent SET event_type = %s WHERE id = %s", ["withdrawn", history[3].pk])
     report = verify_ledger()
     assert not report.ok
     (link,) = report.broken
@@ -130,8 +131,11 @@ def test_one_broken_chain_does_not_hide_another_contact(history, web_evidence):
 def test_raw_sql_is_refused_by_postgresql_and_caught_by_verify_elsewhere(history):
     sql = "UPDATE wa_consent_consentevent SET category = 'support'"
     if connection.vendor == "postgresql":
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-                connection.cursor() as cursor:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(sql)
         assert verify_ledger().ok
     else:

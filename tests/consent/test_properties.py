@@ -83,7 +83,11 @@ def test_can_send_only_after_confirmation_not_withdrawn(steps):
             model_step(model, op, cats)
             for category in CATEGORIES:
                 assert can_send(contact, category).allowed == (model[category] == "confirmed"), (
-                    category, model, op, cats)
+                    category,
+                    model,
+                    op,
+                    cats,
+                )
         # The cached state is exactly what the ledger says, and the chain verifies.
         cached = {s.category: s.status for s in ConsentState.objects.filter(contact=contact)}
         assert cached == {c: s for c, (s, _) in derived_states(contact).items()}

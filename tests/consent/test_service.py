@@ -14,7 +14,11 @@ from wagtail_wa_consent.consent.enums import OptInLevel, Status
 from wagtail_wa_consent.consent.evidence import Evidence, truncate_ip
 from wagtail_wa_consent.consent.gate import can_send
 from wagtail_wa_consent.consent.models import ConsentEvent, ConsentState, Contact
-from wagtail_wa_consent.exceptions import ConsentTransitionError, InvalidPhoneNumber, MissingEvidence
+from wagtail_wa_consent.exceptions import (
+    ConsentTransitionError,
+    InvalidPhoneNumber,
+    MissingEvidence,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,15 +139,21 @@ def test_nothing_is_confirmed_without_evidence_of_an_action(contact, web_evidenc
 
 
 def test_single_opt_in_at_checkout_allows_order_updates_not_marketing(contact):
-    evidence = Evidence(source="checkout", user_action="ticked order updates box", reference="100023",
-                        wording="Send me order updates on WhatsApp", language="de")
+    evidence = Evidence(
+        source="checkout",
+        user_action="ticked order updates box",
+        reference="100023",
+        wording="Send me order updates on WhatsApp",
+        language="de",
+    )
     (event,) = service.grant_single_opt_in(contact, ["transactional"], evidence)
     assert event.opt_in_level == OptInLevel.SINGLE and event.reference == "100023"
     assert can_send(contact, "transactional")
     service.grant_single_opt_in(contact, ["marketing"], evidence)
     assert can_send(contact, "marketing").reason == "double_opt_in_required"
-    with override_settings(WAGTAIL_WA_CONSENT={"BUSINESS_NAME": "X",
-                                               "MARKETING_REQUIRES_CONFIRMED_OPT_IN": False}):
+    with override_settings(
+        WAGTAIL_WA_CONSENT={"BUSINESS_NAME": "X", "MARKETING_REQUIRES_CONFIRMED_OPT_IN": False}
+    ):
         assert can_send(contact, "marketing")
     with pytest.raises(ValueError):
         service.grant_single_opt_in(contact, ["support"], evidence, level=OptInLevel.CONFIRMED)
@@ -175,15 +185,20 @@ def test_erased_number_is_never_sent_to(contact, web_evidence, yes_evidence):
     assert can_send(contact, "support").reason == "erased"
 
 
-def test_signals_are_sent_after_commit(contact, web_evidence, yes_evidence,
-                                       django_capture_on_commit_callbacks):
+def test_signals_are_sent_after_commit(
+    contact, web_evidence, yes_evidence, django_capture_on_commit_callbacks
+):
     received = []
 
     def handler(signal, sender, contact, events, **kwargs):
         received.append((signal, [e.category for e in events]))
 
-    for signal in (signals.consent_given, signals.consent_confirmed, signals.consent_withdrawn,
-                   signals.consent_declined):
+    for signal in (
+        signals.consent_given,
+        signals.consent_confirmed,
+        signals.consent_withdrawn,
+        signals.consent_declined,
+    ):
         signal.connect(handler)
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -195,8 +210,12 @@ def test_signals_are_sent_after_commit(contact, web_evidence, yes_evidence,
             service.confirm(contact, yes_evidence)
             service.withdraw(contact, yes_evidence.with_changes(user_action="STOP"), ["marketing"])
     finally:
-        for signal in (signals.consent_given, signals.consent_confirmed,
-                       signals.consent_withdrawn, signals.consent_declined):
+        for signal in (
+            signals.consent_given,
+            signals.consent_confirmed,
+            signals.consent_withdrawn,
+            signals.consent_declined,
+        ):
             signal.disconnect(handler)
     assert received == [
         (signals.consent_given, ["marketing"]),
@@ -219,8 +238,12 @@ def test_ip_addresses_are_truncated(address, kept):
 
 
 def test_evidence_from_request(rf):
-    request = rf.post("/offers/?token=secret", HTTP_USER_AGENT="UA/1", REMOTE_ADDR="198.51.100.9",
-                      HTTP_REFERER="https://shop.example/offers/?email=a@b.c#x")
+    request = rf.post(
+        "/offers/?token=secret",
+        HTTP_USER_AGENT="UA/1",
+        REMOTE_ADDR="198.51.100.9",
+        HTTP_REFERER="https://shop.example/offers/?email=a@b.c#x",
+    )
     evidence = Evidence.from_request(request, source="web_block", user_action="ticked")
     assert evidence.page_url == "https://shop.example/offers/"
     assert evidence.ip_address == "198.51.100.0" and evidence.user_agent == "UA/1"

@@ -20,9 +20,7 @@ class BrokenLink:
     reason: str
 
     def __str__(self) -> str:
-        return (
-            f"contact {self.contact_id}, event #{self.sequence} (id {self.event_id}): {self.reason}"
-        )
+        return f"contact {self.contact_id}, event #{self.sequence} (id {self.event_id}): {self.reason}"
 
 
 @dataclass
@@ -76,10 +74,7 @@ def derived_states(contact: Contact) -> dict[str, tuple[str, str]]:
 def state_cache_mismatches(contact: Contact) -> list[str]:
     """Categories whose cached ConsentState differs from what the ledger says."""
     derived = derived_states(contact)
-    cached = {
-        s.category: (s.status, s.opt_in_level)
-        for s in ConsentState.objects.filter(contact=contact)
-    }
+    cached = {s.category: (s.status, s.opt_in_level) for s in ConsentState.objects.filter(contact=contact)}
     return sorted(c for c in derived.keys() | cached.keys() if derived.get(c) != cached.get(c))
 
 

@@ -22,9 +22,7 @@ class Contact(models.Model):
     """A WhatsApp recipient, keyed on the phone number in E.164."""
 
     # Null once the number has been erased; the keyed digest stays for suppression and chains.
-    phone_e164 = models.CharField(
-        _("phone number"), max_length=20, unique=True, null=True, blank=True
-    )
+    phone_e164 = models.CharField(_("phone number"), max_length=20, unique=True, null=True, blank=True)
     phone_digest = models.CharField(max_length=64, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,9 +111,7 @@ class ConsentEvent(models.Model):
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     event_type = models.CharField(_("event"), max_length=20, choices=EventType.choices)
     source = models.CharField(_("source"), max_length=32, choices=Source.choices)
-    opt_in_level = models.CharField(
-        _("opt-in level"), max_length=16, choices=OptInLevel.choices, blank=True
-    )
+    opt_in_level = models.CharField(_("opt-in level"), max_length=16, choices=OptInLevel.choices, blank=True)
     wording = models.ForeignKey(
         ConsentWording,
         verbose_name=_("wording shown"),
@@ -150,9 +146,7 @@ class ConsentEvent(models.Model):
         ordering = ["contact_id", "sequence"]
         constraints = [
             # Two writers can never fork one chain.
-            models.UniqueConstraint(
-                fields=["contact", "sequence"], name="wa_consent_event_unique_sequence"
-            ),
+            models.UniqueConstraint(fields=["contact", "sequence"], name="wa_consent_event_unique_sequence"),
         ]
         indexes = [models.Index(fields=["category", "event_type", "occurred_at"])]
 
@@ -222,9 +216,7 @@ class ConsentState(models.Model):
     )
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices)
-    opt_in_level = models.CharField(
-        _("opt-in level"), max_length=16, choices=OptInLevel.choices, blank=True
-    )
+    opt_in_level = models.CharField(_("opt-in level"), max_length=16, choices=OptInLevel.choices, blank=True)
     pending_expires_at = models.DateTimeField(_("confirmation due by"), null=True, blank=True)
     last_event = models.ForeignKey(
         ConsentEvent, on_delete=models.PROTECT, related_name="+", verbose_name=_("last event")
@@ -235,9 +227,7 @@ class ConsentState(models.Model):
         verbose_name = _("consent state")
         verbose_name_plural = _("consent states")
         constraints = [
-            models.UniqueConstraint(
-                fields=["contact", "category"], name="wa_consent_state_unique_category"
-            ),
+            models.UniqueConstraint(fields=["contact", "category"], name="wa_consent_state_unique_category"),
         ]
         indexes = [models.Index(fields=["category", "status"])]
 

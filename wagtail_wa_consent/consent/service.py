@@ -62,9 +62,7 @@ def current_status(contact: Contact, category: str) -> Status:
     return Status(state.status) if state else Status.NOT_SUBSCRIBED
 
 
-def request_opt_in(
-    contact: Contact, categories: Iterable[str], evidence: Evidence
-) -> list[ConsentEvent]:
+def request_opt_in(contact: Contact, categories: Iterable[str], evidence: Evidence) -> list[ConsentEvent]:
     """Record a web opt-in (first step of the double opt-in) for each category.
 
     Categories already subscribed are left alone. Returns the events written.
@@ -113,8 +111,9 @@ def grant_single_opt_in(
     with transaction.atomic():
         contact = lock_contact(contact)
         events = [
-            append_event(contact, category=c, event_type=EventType.CONFIRMED, evidence=evidence,
-                         opt_in_level=level)
+            append_event(
+                contact, category=c, event_type=EventType.CONFIRMED, evidence=evidence, opt_in_level=level
+            )
             for c in _validated(categories)
             if check_single_opt_in(current_status(contact, c))
         ]
@@ -145,8 +144,7 @@ def _expire_contact(contact: Contact, now: datetime) -> list[ConsentEvent]:
     with transaction.atomic():
         contact = lock_contact(contact)
         events = [
-            append_event(contact, category=state.category, event_type=EventType.EXPIRED,
-                         evidence=evidence)
+            append_event(contact, category=state.category, event_type=EventType.EXPIRED, evidence=evidence)
             for state in contact.consent_states.filter(
                 status=Status.PENDING, pending_expires_at__lte=now
             ).order_by("category")
@@ -175,8 +173,15 @@ def _answer(
         raise ConsentTransitionError(
             "The confirmation request has expired; a fresh opt-in is needed.", code="expired"
         )
-    return _apply(contact, _validated(categories), event_type, evidence, signal, now=now,
-                  opt_in_level=OptInLevel.CONFIRMED if event_type == EventType.CONFIRMED else "")
+    return _apply(
+        contact,
+        _validated(categories),
+        event_type,
+        evidence,
+        signal,
+        now=now,
+        opt_in_level=OptInLevel.CONFIRMED if event_type == EventType.CONFIRMED else "",
+    )
 
 
 def _apply(
@@ -199,8 +204,14 @@ def _apply(
             overdue = bool(state and state.pending_expires_at and state.pending_expires_at <= now)
             if check_transition(status, event_type, overdue=overdue):
                 events.append(
-                    append_event(contact, category=category, event_type=event_type,
-                                 evidence=evidence, opt_in_level=opt_in_level, occurred_at=now)
+                    append_event(
+                        contact,
+                        category=category,
+                        event_type=event_type,
+                        evidence=evidence,
+                        opt_in_level=opt_in_level,
+                        occurred_at=now,
+                    )
                 )
     _send_on_commit(signal, contact, events)
     return events

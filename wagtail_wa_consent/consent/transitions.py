@@ -15,8 +15,14 @@ from ..exceptions import ConsentTransitionError
 from .enums import EventType, Status
 
 _CAN_REQUEST = frozenset(
-    {Status.NOT_SUBSCRIBED, Status.DECLINED, Status.EXPIRED, Status.UNSUBSCRIBED, Status.PENDING,
-     Status.SUPPRESSED}
+    {
+        Status.NOT_SUBSCRIBED,
+        Status.DECLINED,
+        Status.EXPIRED,
+        Status.UNSUBSCRIBED,
+        Status.PENDING,
+        Status.SUPPRESSED,
+    }
 )
 
 

@@ -17,14 +17,11 @@ class Command(BaseCommand):
         report = verify_ledger(contact)
         if report.ok:
             self.stdout.write(
-                self.style.SUCCESS(
-                    f"Ledger OK: {report.events} events in {report.chains} chains verified."
-                )
+                self.style.SUCCESS(f"Ledger OK: {report.events} events in {report.chains} chains verified.")
             )
             return
         for link in report.broken or []:
             self.stderr.write(f"BROKEN: {link}")
         raise CommandError(
-            f"{len(report.broken or [])} of {report.chains} chains are broken "
-            f"({report.events} events read)."
+            f"{len(report.broken or [])} of {report.chains} chains are broken ({report.events} events read)."
         )

@@ -1,0 +1,19 @@
+"""WSGI entry point, e.g. ``gunicorn --chdir sandbox sandbox_site.wsgi``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.core.wsgi import get_wsgi_application
+
+# Same path setup as manage.py, so a server started from the repo root finds the apps.
+_SANDBOX_DIR = Path(__file__).resolve().parent.parent
+for _path in (str(_SANDBOX_DIR.parent), str(_SANDBOX_DIR)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox_site.settings")
+
+application = get_wsgi_application()
