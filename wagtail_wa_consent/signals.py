@@ -10,9 +10,10 @@ Every consent signal is sent with ``sender=Contact`` and these keyword arguments
 
 from django.dispatch import Signal
 
-#: A person asked for messages (a pending double opt-in) or gave a single opt-in.
+#: A person asked for messages (a pending double opt-in) or gave a single opt-in
+#: (order updates ticked at checkout, an import).
 consent_given = Signal()
-#: A pending opt-in was confirmed in WhatsApp (or a single opt-in was recorded).
+#: A pending opt-in was confirmed in WhatsApp.
 consent_confirmed = Signal()
 #: The person declined the confirmation request.
 consent_declined = Signal()

@@ -47,6 +47,8 @@ def test_orm_cannot_change_or_delete_events(history):
         ConsentEvent.objects.all().delete()
     with pytest.raises(LedgerImmutable):
         ConsentEvent.objects.bulk_create([ConsentEvent(contact=event.contact, sequence=99)])
+    with pytest.raises(LedgerImmutable):
+        ConsentWording.objects.update(text="something else")
     wording = ConsentWording.objects.get()
     wording.text = "something else"
     with pytest.raises(LedgerImmutable):

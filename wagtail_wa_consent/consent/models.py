@@ -57,31 +57,6 @@ class Contact(models.Model):
         super().save(*args, **kwargs)
 
 
-class ConsentWording(models.Model):
-    """One exact version of the text a person saw, stored once and referenced by its hash."""
-
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    text = models.TextField(_("text"))
-    language = models.CharField(_("language"), max_length=35)
-    created_at = models.DateTimeField(_("first used"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("consent wording")
-        verbose_name_plural = _("consent wordings")
-
-    def __str__(self) -> str:
-        return f"{self.language}:{self.digest[:12]}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise LedgerImmutable("A stored consent wording cannot be changed.")
-        self.digest = hashing.wording_digest(self.text, self.language)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise LedgerImmutable("A stored consent wording cannot be deleted.")
-
-
 class AppendOnlyQuerySet(models.QuerySet):
     """Refuses bulk changes: ledger rows are written one by one through the service."""
 
@@ -99,6 +74,33 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def update_or_create(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise LedgerImmutable("The consent ledger is append-only: rows cannot be updated.")
+
+
+class ConsentWording(models.Model):
+    """One exact version of the text a person saw, stored once and referenced by its hash."""
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    text = models.TextField(_("text"))
+    language = models.CharField(_("language"), max_length=35)
+    created_at = models.DateTimeField(_("first used"), auto_now_add=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consent wording")
+        verbose_name_plural = _("consent wordings")
+
+    def __str__(self) -> str:
+        return f"{self.language}:{self.digest[:12]}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise LedgerImmutable("A stored consent wording cannot be changed.")
+        self.digest = hashing.wording_digest(self.text, self.language)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise LedgerImmutable("A stored consent wording cannot be deleted.")
 
 
 class ConsentEvent(models.Model):

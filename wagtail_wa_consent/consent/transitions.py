@@ -4,7 +4,8 @@
     pending --confirm--> subscribed        pending --decline--> declined
     pending --(expiry days pass)--> expired
     any state --withdraw--> unsubscribed
-    not subscribed --single opt-in (checkout, import)--> subscribed (level single / unknown)
+    any state but subscribed --single opt-in (checkout, import)--> subscribed (single / unknown)
+    (a single opt-in is a fresh, explicit act of the person, so it may follow a withdrawal)
 
 A withdrawn, declined or expired consent is never revived by a confirmation: it needs a fresh request.
 """

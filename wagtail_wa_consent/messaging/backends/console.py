@@ -19,5 +19,5 @@ class ConsoleBackend(BaseBackend):
 
 
 def mask(phone: str) -> str:
-    """``+4915123456789`` -> ``+49*******789``: enough to tell test numbers apart, no more."""
+    """``+4915123456789`` -> ``+49********789``: enough to tell test numbers apart, no more."""
     return phone[:3] + "*" * max(len(phone) - 6, 0) + phone[-3:] if len(phone) > 6 else "***"
