@@ -246,6 +246,13 @@ if not CELERY_TASK_ALWAYS_EAGER:
     CELERY_BROKER_CONNECTION_TIMEOUT = 1
 if os.environ.get("CELERY_RESULT_BACKEND"):
     CELERY_RESULT_BACKEND = os.environ["CELERY_RESULT_BACKEND"]
+# Periodic jobs for `celery -A sandbox_site beat` (a worker runs them; eager mode has no beat).
+CELERY_BEAT_SCHEDULE = {
+    "wa-expire-pending-opt-ins": {
+        "task": "wagtail_wa_consent.expire_pending_opt_ins",
+        "schedule": 3600.0,
+    },
+}
 
 # --- wagtail-wa-consent -----------------------------------------------------------------
 WAGTAIL_WA_CONSENT = {

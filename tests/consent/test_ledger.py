@@ -144,3 +144,15 @@ def test_raw_sql_is_refused_by_postgresql_and_caught_by_verify_elsewhere(history
         with connection.cursor() as cursor:
             cursor.execute(sql)
         assert [b.sequence for b in verify_ledger().broken] == [1]
+
+
+def test_django_admin_shows_the_ledger_read_only(history, admin_client):
+    event = history[0]
+    url = f"/django-admin/wa_consent/consentevent/{event.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert admin_client.post(url, {"category": "support"}).status_code == 403
+    delete_url = f"/django-admin/wa_consent/consentevent/{event.pk}/delete/"
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    assert admin_client.get("/django-admin/wa_consent/consentevent/add/").status_code == 403
+    assert ConsentEvent.objects.get(pk=event.pk).category == "marketing"

@@ -250,3 +250,16 @@ def test_evidence_from_request(rf):
     assert evidence.language == "en"
     with pytest.raises(ValueError):
         Evidence(source="carrier-pigeon")
+
+
+def test_expiry_task_and_command(contact, web_evidence, capsys):
+    from django.core.management import call_command
+
+    from wagtail_wa_consent.tasks import expire_pending_opt_ins
+
+    service.request_opt_in(contact, ["marketing", "support"], web_evidence)
+    assert expire_pending_opt_ins.delay().get() == 0
+    ConsentState.objects.filter(contact=contact).update(pending_expires_at=timezone.now())
+    call_command("wa_expire_pending")
+    assert "Expired 2 pending opt-in(s)." in capsys.readouterr().out
+    assert status(contact, "support") == Status.EXPIRED
