@@ -6,6 +6,7 @@ Every module reads settings through :func:`get_setting`, so defaults live in one
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -36,7 +37,32 @@ DEFAULTS: dict[str, Any] = {
     "IPV6_PREFIX": 48,
     # Dotted path of the class that sends messages (like Django's EMAIL_BACKEND).
     "BACKEND": "wagtail_wa_consent.messaging.backends.console.ConsoleBackend",
+    # --- WhatsApp Cloud API (values fall back to the WA_* environment variables below) ---
+    "GRAPH_API_URL": "https://graph.facebook.com",
+    "GRAPH_API_VERSION": "v25.0",
+    "ACCESS_TOKEN": "",
+    "APP_SECRET": "",
+    "VERIFY_TOKEN": "",
+    "PHONE_NUMBER_ID": "",
+    "BUSINESS_ACCOUNT_ID": "",
+    # Seconds for the whole request and for connecting; in-process retries of retryable errors.
+    "HTTP_TIMEOUT": 10.0,
+    "HTTP_CONNECT_TIMEOUT": 5.0,
+    "HTTP_MAX_RETRIES": 2,
 }
+
+#: Settings read from the environment when the dict does not set them. Secrets belong here only.
+ENVIRONMENT: dict[str, str] = {
+    "GRAPH_API_URL": "WA_GRAPH_API_URL",
+    "GRAPH_API_VERSION": "WA_GRAPH_API_VERSION",
+    "ACCESS_TOKEN": "WA_ACCESS_TOKEN",
+    "APP_SECRET": "WA_APP_SECRET",
+    "VERIFY_TOKEN": "WA_VERIFY_TOKEN",
+    "PHONE_NUMBER_ID": "WA_PHONE_NUMBER_ID",
+    "BUSINESS_ACCOUNT_ID": "WA_BUSINESS_ACCOUNT_ID",
+}
+#: Keys that must never be written into settings files.
+SECRETS = frozenset({"ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"})
 
 _UNSET: Any = object()
 
@@ -58,6 +84,8 @@ def get_setting(name: str, default: Any = _UNSET) -> Any:
     user = _user_settings()
     if name in user:
         return user[name]
+    if name in ENVIRONMENT and os.environ.get(ENVIRONMENT[name]):
+        return os.environ[ENVIRONMENT[name]]
     if default is not _UNSET:
         return default
     if name in DEFAULTS:

@@ -85,6 +85,7 @@ def _raw(sql, params):
     """Tamper with the table behind the ORM's back (on PostgreSQL the trigger must be off)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending FK checks
             cursor.execute("ALTER TABLE wa_consent_consentevent DISABLE TRIGGER USER")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
