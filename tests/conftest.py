@@ -11,8 +11,18 @@ DE_MOBILE = "+4915123456789"
 @pytest.fixture(autouse=True)
 def _clear_locmem_outbox():
     locmem.outbox.clear()
+    locmem.failures.clear()
     yield
     locmem.outbox.clear()
+    locmem.failures.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from wagtail_wa_consent.messaging import ratelimit
+
+    ratelimit.reset()
+    yield
 
 
 @pytest.fixture
@@ -41,3 +51,11 @@ def contact(db):
     from wagtail_wa_consent.consent.service import get_or_create_contact
 
     return get_or_create_contact(DE_MOBILE)
+
+
+def wa_settings(**changes):
+    """override_settings for WAGTAIL_WA_CONSENT that keeps the test settings' other keys."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    return override_settings(WAGTAIL_WA_CONSENT={**settings.WAGTAIL_WA_CONSENT, **changes})

@@ -6,6 +6,9 @@
 import os
 
 os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# Secrets come from the environment, in tests as in production.
+os.environ.setdefault("WA_APP_SECRET", "test-app-secret")
+os.environ.setdefault("WA_VERIFY_TOKEN", "test-verify-token")
 
 from sandbox_site.settings import *  # noqa: F403
 
@@ -20,3 +23,21 @@ WAGTAIL_WA_CONSENT = {
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+
+# Rate limits live in Redis when CI provides one (REDIS_URL), as they would in production;
+# database 2 keeps them apart from the Celery broker.
+if os.environ.get("REDIS_URL"):
+    _redis = os.environ["REDIS_URL"].rsplit("/", 1)[0]
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "wa_rate_limits": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"{_redis}/2",
+        },
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "wa_rate_limits": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "wa-rl"},
+    }
+WAGTAIL_WA_CONSENT["RATE_LIMIT_CACHE"] = "wa_rate_limits"

@@ -32,6 +32,18 @@ def test_valid_settings_have_no_messages():
         ({"BACKEND": "no.such.Backend"}, "wagtail_wa_consent.E007", "BACKEND"),
         ({"BACKEND": "wagtail_wa_consent.conf.get_setting"}, "wagtail_wa_consent.E007", "BACKEND"),
         ({"CATEGORY": ["marketing"]}, "wagtail_wa_consent.W001", "'CATEGORY'"),
+        ({"ACCESS_TOKEN": "EAAG..."}, "wagtail_wa_consent.W002", "'ACCESS_TOKEN'"),
+        ({"THROUGHPUT_PER_SECOND": 0}, "wagtail_wa_consent.E009", "THROUGHPUT_PER_SECOND"),
+        ({"MESSAGING_LIMIT_TIER": "TIER_1K"}, "wagtail_wa_consent.E009", "MESSAGING_LIMIT_TIER"),
+        (
+            {
+                "BACKEND": "wagtail_wa_consent.messaging.backends.cloud_api.CloudAPIBackend",
+                "PHONE_NUMBER_ID": "1",
+                "BUSINESS_ACCOUNT_ID": "2",
+            },
+            "wagtail_wa_consent.E008",
+            "WA_ACCESS_TOKEN",
+        ),
     ],
 )
 def test_each_bad_setting_is_reported_by_name(override, check_id, names):
@@ -65,3 +77,9 @@ def test_manage_py_check_fails_on_an_error():
         pytest.raises(SystemCheckError, match="E003"),
     ):
         call_command("check")
+
+
+def test_missing_app_secret_warns(monkeypatch):
+    monkeypatch.delenv("WA_APP_SECRET")
+    messages = ids(BASE)
+    assert [m[0] for m in messages] == ["wagtail_wa_consent.W003"] and "WA_APP_SECRET" in messages[0][1]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, SETTINGS_NAME, get_setting
+from .conf import DEFAULTS, ENVIRONMENT, SECRETS, SETTINGS_NAME, _user_settings, get_setting
 from .consent.enums import Category
 
 
@@ -20,6 +20,7 @@ def _key(name: str) -> str:
 
 @register("wagtail_wa_consent")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    _user_settings.cache_clear()  # checks must see the settings as they are now
     raw = getattr(settings, SETTINGS_NAME, {})
     if not isinstance(raw, dict):
         return [
@@ -33,6 +34,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         *_expiry(),
         *_ip_prefixes(),
         *_backend(),
+        *_secrets_in_settings(raw),
+        *_cloud_api_credentials(),
+        *_webhook_secret(),
+        *_limits(),
     ]
 
 
@@ -151,3 +156,75 @@ def _backend() -> list[Any]:
             )
         ]
     return []
+
+
+def _secrets_in_settings(raw: dict[str, Any]) -> list[Any]:
+    return [
+        Warning(
+            f"{_key(name)} is set in the settings file.",
+            hint=f"Secrets belong in the environment: remove the key and set {ENVIRONMENT[name]}.",
+            id="wagtail_wa_consent.W002",
+        )
+        for name in sorted(SECRETS & raw.keys())
+    ]
+
+
+def _cloud_api_credentials() -> list[Any]:
+    if not str(get_setting("BACKEND")).endswith("CloudAPIBackend"):
+        return []
+    missing = [
+        ENVIRONMENT[k]
+        for k in ("ACCESS_TOKEN", "PHONE_NUMBER_ID", "BUSINESS_ACCOUNT_ID")
+        if not get_setting(k)
+    ]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"{_key('BACKEND')} is the Cloud API backend but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set.",
+            hint="Set them in the environment, or use the console or simulator backend.",
+            id="wagtail_wa_consent.E008",
+        )
+    ]
+
+
+def _webhook_secret() -> list[Any]:
+    if get_setting("APP_SECRET"):
+        return []
+    return [
+        Warning(
+            f"{_key('APP_SECRET')} is not set (environment variable WA_APP_SECRET).",
+            hint="Without it every webhook from Meta is refused with 403, so STOP replies "
+            "and delivery statuses are lost.",
+            id="wagtail_wa_consent.W003",
+        )
+    ]
+
+
+def _limits() -> list[Any]:
+    from .messaging.ratelimit import TIER_LIMITS
+
+    problems = []
+    for name in (
+        "THROUGHPUT_PER_SECOND",
+        "PAIR_LIMIT",
+        "PAIR_WINDOW_SECONDS",
+        "MAX_ATTEMPTS",
+        "SENDING_TIMEOUT_SECONDS",
+    ):
+        value = get_setting(name)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+            problems.append(
+                Error(f"{_key(name)} must be a positive number, not {value!r}.", id="wagtail_wa_consent.E009")
+            )
+    tier = get_setting("MESSAGING_LIMIT_TIER")
+    if tier is not None and tier not in TIER_LIMITS:
+        problems.append(
+            Error(
+                f"{_key('MESSAGING_LIMIT_TIER')} is {tier!r}.",
+                hint=f"Use one of {', '.join(TIER_LIMITS)} or None.",
+                id="wagtail_wa_consent.E009",
+            )
+        )
+    return problems

@@ -49,6 +49,27 @@ DEFAULTS: dict[str, Any] = {
     "HTTP_TIMEOUT": 10.0,
     "HTTP_CONNECT_TIMEOUT": 5.0,
     "HTTP_MAX_RETRIES": 2,
+    # --- Dispatcher limits (shared by all workers through the cache named RATE_LIMIT_CACHE) ---
+    "RATE_LIMIT_CACHE": "default",
+    # Messages per second per business phone number (Meta: 80 by default, 1,000 when upgraded).
+    "THROUGHPUT_PER_SECOND": 80,
+    # Pair rate limit: at most PAIR_LIMIT messages to one recipient per PAIR_WINDOW_SECONDS.
+    # Meta allows about one per 6 s on average with bursts; 10 per minute keeps that average.
+    "PAIR_LIMIT": 10,
+    "PAIR_WINDOW_SECONDS": 60,
+    # Unique recipients outside the service window per rolling 24 h: TIER_250 / TIER_2K / TIER_10K /
+    # TIER_100K / TIER_UNLIMITED, or None to use the tier last read from the API (wa_sync_templates).
+    "MESSAGING_LIMIT_TIER": None,
+    # Attempts before a retryable failure becomes final; seconds before a claimed send is re-queued.
+    "MAX_ATTEMPTS": 8,
+    "SENDING_TIMEOUT_SECONDS": 600,
+    # The approved template that asks for the double opt-in confirmation (Yes / No quick replies).
+    "DOUBLE_OPT_IN_TEMPLATE": "opt_in_confirmation",
+    "DOUBLE_OPT_IN_TEMPLATE_LANGUAGE": "en",
+    # Extra keywords per intent, e.g. {"STOP": ["HALT"], "HELP": ["INFO"]}.
+    "EXTRA_KEYWORDS": {},
+    # Where HELP replies send people to manage their preferences (absolute URL), or "".
+    "PREFERENCE_CENTRE_URL": "",
 }
 
 #: Settings read from the environment when the dict does not set them. Secrets belong here only.

@@ -7,3 +7,10 @@ from .consent.models import (  # noqa: F401
     ConsentWording,
     Contact,
 )
+from .messaging.models import (  # noqa: F401
+    ChannelStatus,
+    InboundMessage,
+    MessageTemplate,
+    OutboundMessage,
+    WebhookDelivery,
+)

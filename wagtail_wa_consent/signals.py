@@ -21,3 +21,23 @@ consent_declined = Signal()
 consent_withdrawn = Signal()
 #: A pending opt-in was not confirmed in time.
 consent_expired = Signal()
+
+# --- Messaging -------------------------------------------------------------------------------
+# Sent with ``sender=ChannelStatus``, ``status`` (the ChannelStatus row) and ``error`` (the
+# WhatsAppAPIError) when a fatal API error (bad token, blocked account) halts all sending.
+channel_halted = Signal()
+
+# --- Webhooks: one signal per normalised event, sent after the delivery is processed --------
+# Each is sent with ``sender`` = the event class and ``event`` = the frozen event dataclass from
+# wagtail_wa_consent.webhooks.events (its ``raw`` attribute keeps Meta's original JSON).
+inbound_message_received = Signal()
+message_status_received = Signal()
+template_status_changed = Signal()
+template_category_changed = Signal()
+template_quality_changed = Signal()
+phone_number_quality_changed = Signal()
+marketing_preference_changed = Signal()
+phone_number_changed = Signal()
+user_id_changed = Signal()
+account_update_received = Signal()
+unknown_update_received = Signal()

@@ -13,6 +13,7 @@ SANDBOX_TEST_DB         Optional file name for the test database (lets pytest --
 CELERY_BROKER_URL       Default "memory://", which runs tasks eagerly in the web process.
                         Any other URL (e.g. redis://127.0.0.1:6379/0) queues them for a worker.
 CELERY_RESULT_BACKEND   Optional, e.g. redis://127.0.0.1:6379/1.
+REDIS_CACHE_URL         Optional Redis URL for the shared rate-limit cache, e.g. redis://127.0.0.1:6379/2.
 WA_BUSINESS_NAME        Business name used in the WhatsApp opt-in wording;
                         default "Sandbox Shop GmbH".
 """
@@ -252,6 +253,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "wagtail_wa_consent.expire_pending_opt_ins",
         "schedule": 3600.0,
     },
+    "wa-sweep-outbox": {"task": "wagtail_wa_consent.sweep_outbox", "schedule": 60.0},
+    "wa-sync-templates": {"task": "wagtail_wa_consent.sync_templates", "schedule": 6 * 3600.0},
+}
+
+# Shared cache for the WhatsApp rate limits: Redis when REDIS_CACHE_URL is set (needed as soon as
+# more than one process sends), else this process's memory.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_CACHE_URL"]}
+        if os.environ.get("REDIS_CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
 }
 
 # --- wagtail-wa-consent -----------------------------------------------------------------

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from django.apps import apps
 from django.conf import settings
 from django.conf.urls.static import static
@@ -23,9 +21,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("documents/", include(wagtaildocs_urls)),
 ]
 
-# The plugin's public views; guarded so the sandbox also runs while they are being written.
-if importlib.util.find_spec("wagtail_wa_consent.urls") is not None:
-    urlpatterns.append(path("wa/", include("wagtail_wa_consent.urls")))
+# The webhook path /whatsapp/webhook/ is a documented public interface.
+urlpatterns.append(path("whatsapp/", include("wagtail_wa_consent.urls")))
 
 urlpatterns += [
     # Shadows Oscar's "" (a redirect to OSCAR_HOMEPAGE) so "/" is the Wagtail home page.

@@ -39,6 +39,8 @@ class Contact(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
+    # Last message from the person: it opens WhatsApp's 24-hour customer-service window.
+    last_inbound_at = models.DateTimeField(_("last message received"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("WhatsApp contact")

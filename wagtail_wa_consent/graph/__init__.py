@@ -1,0 +1,1 @@
+"""The Graph API (WhatsApp Cloud API) client and Meta's error codes."""

@@ -1,0 +1,1 @@
+"""Meta's webhooks: signature check, raw storage, parsing to normalised events, handlers."""
