@@ -14,6 +14,8 @@ CELERY_BROKER_URL       Default "memory://", which runs tasks eagerly in the web
                         Any other URL (e.g. redis://127.0.0.1:6379/0) queues them for a worker.
 CELERY_RESULT_BACKEND   Optional, e.g. redis://127.0.0.1:6379/1.
 REDIS_CACHE_URL         Optional Redis URL for the shared rate-limit cache, e.g. redis://127.0.0.1:6379/2.
+WA_ACCESS_TOKEN,        WhatsApp Cloud API credentials and ids (see the README). When WA_ACCESS_TOKEN
+WA_APP_SECRET, ...      is absent the sandbox sends to its built-in simulator (/wa-simulator/phone/).
 WA_BUSINESS_NAME        Business name used in the WhatsApp opt-in wording;
                         default "Sandbox Shop GmbH".
 """
@@ -54,6 +56,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 INSTALLED_APPS = [
     "home",  # site apps first, so their templates win
     "wagtail_wa_consent",  # before oscar.* so its oscar/... template overrides win
+    "wagtail_wa_consent.simulator",  # the local WhatsApp stand-in (never in production)
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -271,9 +274,17 @@ CACHES = {
 WAGTAIL_WA_CONSENT = {
     "BUSINESS_NAME": os.environ.get("WA_BUSINESS_NAME") or "Sandbox Shop GmbH",
     "DEFAULT_REGION": "DE",
-    # Prints messages to the runserver console instead of calling the WhatsApp API.
-    "BACKEND": "wagtail_wa_consent.messaging.backends.console.ConsoleBackend",
+    "PREFERENCE_CENTRE_URL": "http://127.0.0.1:8000/preferences/",
 }
+if os.environ.get("WA_ACCESS_TOKEN"):
+    # Real WhatsApp: every WA_* value (token, app secret, ids) is read from the environment.
+    WAGTAIL_WA_CONSENT["BACKEND"] = "wagtail_wa_consent.messaging.backends.cloud_api.CloudAPIBackend"
+else:
+    # No credentials: messages go to the built-in simulator, whose phone page is /wa-simulator/phone/.
+    WAGTAIL_WA_CONSENT["BACKEND"] = "wagtail_wa_consent.simulator.backend.SimulatorBackend"
+    os.environ.setdefault("WA_APP_SECRET", "sandbox-simulator-app-secret")
+    os.environ.setdefault("WA_VERIFY_TOKEN", "sandbox-simulator-verify-token")
+WA_SIMULATOR_ENABLED = True
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 # The webhook path /whatsapp/webhook/ is a documented public interface.
 urlpatterns.append(path("whatsapp/", include("wagtail_wa_consent.urls")))
+urlpatterns.append(path("wa-simulator/", include("wagtail_wa_consent.simulator.urls")))
 
 urlpatterns += [
     # Shadows Oscar's "" (a redirect to OSCAR_HOMEPAGE) so "/" is the Wagtail home page.

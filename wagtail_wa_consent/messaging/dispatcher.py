@@ -53,8 +53,19 @@ def dispatch(message_id: int) -> OutboundMessage | None:
     except WhatsAppAPIError as error:
         _record_error(message, error)
         return message
-    _finish(message, status=OutboundStatus.SENT, wamid=wamid, sent_at=timezone.now(), reason="")
+    _record_sent(message, wamid)
     return message
+
+
+def _record_sent(message: OutboundMessage, wamid: str) -> None:
+    # A status webhook may already have moved the row on (it carries our key): never go back.
+    now = timezone.now()
+    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(
+        status=OutboundStatus.SENT, reason=""
+    )
+    OutboundMessage.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
+    OutboundMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(sent_at=now)
+    message.refresh_from_db()
 
 
 def _blocked(message: OutboundMessage) -> bool:

@@ -1,0 +1,125 @@
+"""Webhook bodies exactly as Meta shapes them, signed and delivered to the plugin."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from ..conf import get_setting
+from ..webhooks.signature import sign
+
+logger = logging.getLogger("wagtail_wa_consent.simulator")
+DISPLAY_NUMBER = "15550009999"
+
+
+def phone_number_id() -> str:
+    return get_setting("PHONE_NUMBER_ID") or "SIMPHONE"
+
+
+def waba_id() -> str:
+    return get_setting("BUSINESS_ACCOUNT_ID") or "SIMWABA"
+
+
+def new_wamid() -> str:
+    return f"wamid.SIM{uuid.uuid4().hex.upper()}"
+
+
+def envelope(field: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": waba_id(), "changes": [{"field": field, "value": value}]}],
+    }
+
+
+def _value(phone: str, **parts: Any) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": phone_number_id()},
+        "contacts": [{"profile": {"name": "Simulated phone"}, "wa_id": phone}],
+        **parts,
+    }
+
+
+def status_body(
+    wamid: str, status: str, phone: str, callback: str = "", error_code: int | None = None
+) -> dict:
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": status,
+        "timestamp": str(int(time.time())),
+        "recipient_id": phone,
+        "pricing": {"billable": True, "pricing_model": "PMP", "category": "utility", "type": "regular"},
+    }
+    if callback:
+        item["biz_opaque_callback_data"] = callback
+    if error_code:
+        item["errors"] = [
+            {
+                "code": error_code,
+                "title": "Simulated failure",
+                "message": "Simulated failure",
+                "error_data": {"details": "Simulated by the WhatsApp simulator"},
+            }
+        ]
+    value = _value(phone, statuses=[item])
+    value.pop("contacts")
+    return envelope("messages", value)
+
+
+def inbound_body(phone: str, wamid: str, kind: str, part: dict[str, Any], context_id: str = "") -> dict:
+    message: dict[str, Any] = {
+        "from": phone,
+        "id": wamid,
+        "timestamp": str(int(time.time())),
+        "type": kind,
+        kind: part,
+    }
+    if context_id:
+        message["context"] = {"from": DISPLAY_NUMBER, "id": context_id}
+    return envelope("messages", _value(phone, messages=[message]))
+
+
+def marketing_preference_body(phone: str, value: str) -> dict:
+    detail = f"User requested to {value} marketing messages"
+    pref = {
+        "wa_id": phone,
+        "detail": detail,
+        "category": "marketing_messages",
+        "value": value,
+        "timestamp": int(time.time()),
+    }
+    return envelope("user_preferences", _value(phone, user_preferences=[pref]))
+
+
+def deliver(body: dict[str, Any]) -> None:
+    """Sign and deliver like Meta: over HTTP when WA_SIMULATOR_WEBHOOK_URL is set, else in-process."""
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    signature = sign(raw, get_setting("APP_SECRET"))
+    url = getattr(settings, "WA_SIMULATOR_WEBHOOK_URL", "")
+    if url:
+        threading.Thread(target=_post, args=(url, raw, signature), daemon=True).start()
+        return
+    from ..webhooks.ingest import ingest
+
+    transaction.on_commit(lambda: ingest(raw, signature))
+
+
+def _post(url: str, raw: bytes, signature: str) -> None:
+    import httpx
+
+    try:
+        httpx.post(
+            url,
+            content=raw,
+            headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
+            timeout=10,
+        )
+    except httpx.HTTPError as error:
+        logger.warning("simulator could not deliver a webhook: %s", type(error).__name__)
