@@ -18,6 +18,7 @@ from wagtail_wa_consent.messaging.templates import sync_templates
 from wagtail_wa_consent.simulator import core, webhooks
 from wagtail_wa_consent.simulator.models import SimMessage, SimPhone
 from wagtail_wa_consent.simulator.seed import ensure_default_templates
+from wagtail_wa_consent.webhooks.ingest import IngestResult
 from wagtail_wa_consent.webhooks.signature import signature_is_valid
 
 from ..conftest import wa_settings
@@ -91,7 +92,7 @@ def test_webhooks_are_signed_with_the_app_secret(monkeypatch, django_capture_on_
     captured = {}
     monkeypatch.setattr(
         "wagtail_wa_consent.webhooks.ingest.ingest",
-        lambda raw, signature: captured.update(raw=raw, signature=signature),
+        lambda raw, signature: captured.update(raw=raw, signature=signature) or IngestResult(200, "ok"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         webhooks.deliver(webhooks.status_body("wamid.X", "read", PHONE))

@@ -60,3 +60,14 @@ class SimMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.kind} {self.wamid}"
+
+
+class SimWebhook(models.Model):
+    """A webhook the simulated Meta owes the plugin. Kept until delivered, as Meta retries."""
+
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} ({'delivered' if self.delivered_at else 'pending'})"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
 from typing import Any
@@ -99,23 +98,52 @@ def marketing_preference_body(phone: str, value: str) -> dict:
 
 
 def deliver(body: dict[str, Any]) -> None:
-    """Sign and deliver like Meta: over HTTP when WA_SIMULATOR_WEBHOOK_URL is set, else in-process."""
-    raw = json.dumps(body, separators=(",", ":")).encode()
+    """Owe one webhook, then try to deliver it after commit. Like Meta, an undelivered webhook
+    stays owed until :func:`flush` succeeds, even if the process that sent the message dies."""
+    from .models import SimWebhook
+
+    owed = SimWebhook.objects.create(body=body)
+    transaction.on_commit(lambda: _deliver_owed(owed.pk))
+
+
+def flush() -> int:
+    """Deliver every owed webhook (Meta's retries). Returns how many were delivered."""
+    from .models import SimWebhook
+
+    pending = list(
+        SimWebhook.objects.filter(delivered_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    return sum(_deliver_owed(pk) for pk in pending)
+
+
+def _deliver_owed(pk: int) -> bool:
+    from django.utils import timezone
+
+    from .models import SimWebhook
+
+    owed = SimWebhook.objects.filter(pk=pk, delivered_at__isnull=True).first()
+    if owed is None:
+        return False
+    raw = json.dumps(owed.body, separators=(",", ":")).encode()
     signature = sign(raw, get_setting("APP_SECRET"))
     url = getattr(settings, "WA_SIMULATOR_WEBHOOK_URL", "")
     if url:
-        threading.Thread(target=_post, args=(url, raw, signature), daemon=True).start()
-        return
-    from ..webhooks.ingest import ingest
+        if not _post(url, raw, signature):
+            return False
+    else:
+        from ..webhooks.ingest import ingest
 
-    transaction.on_commit(lambda: ingest(raw, signature))
+        if ingest(raw, signature).status != 200:
+            return False
+    SimWebhook.objects.filter(pk=pk).update(delivered_at=timezone.now())
+    return True
 
 
-def _post(url: str, raw: bytes, signature: str) -> None:
+def _post(url: str, raw: bytes, signature: str) -> bool:
     import httpx
 
     try:
-        httpx.post(
+        response = httpx.post(
             url,
             content=raw,
             headers={"X-Hub-Signature-256": signature, "Content-Type": "application/json"},
@@ -123,3 +151,5 @@ def _post(url: str, raw: bytes, signature: str) -> None:
         )
     except httpx.HTTPError as error:
         logger.warning("simulator could not deliver a webhook: %s", type(error).__name__)
+        return False
+    return response.status_code == 200
