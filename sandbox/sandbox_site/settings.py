@@ -171,6 +171,10 @@ DATABASES = {
 }
 # Oscar recommends atomic requests; the plugin's receivers rely on transaction.on_commit.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several writers (runserver threads, a Celery worker): wait for the lock instead of failing,
+    # and take it at BEGIN so two transactions never deadlock upgrading a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30, "transaction_mode": "IMMEDIATE"})
 if os.environ.get("SANDBOX_TEST_DB"):
     # A file test DB lets pytest --reuse-db skip the ~1 minute of migrations.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ["SANDBOX_TEST_DB"]
@@ -285,6 +289,11 @@ else:
     WAGTAIL_WA_CONSENT["BACKEND"] = "wagtail_wa_consent.simulator.backend.SimulatorBackend"
     os.environ.setdefault("WA_APP_SECRET", "sandbox-simulator-app-secret")
     os.environ.setdefault("WA_VERIFY_TOKEN", "sandbox-simulator-verify-token")
+    # The template sync (wa_sync_templates) talks to the simulator's Graph API on this server.
+    os.environ.setdefault("WA_ACCESS_TOKEN", "sandbox-simulator-token")
+    os.environ.setdefault("WA_GRAPH_API_URL", "http://127.0.0.1:8000/wa-simulator/graph")
+    os.environ.setdefault("WA_PHONE_NUMBER_ID", "SIMPHONE")
+    os.environ.setdefault("WA_BUSINESS_ACCOUNT_ID", "SIMWABA")
 WA_SIMULATOR_ENABLED = True
 
 LOGGING = {

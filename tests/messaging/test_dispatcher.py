@@ -294,3 +294,26 @@ def test_stale_claim_is_requeued_only_after_the_timeout(shop_templates):
     assert sweep() == {"requeued": 1, "dispatched": 1}
     message.refresh_from_db()
     assert message.status == "sent"
+
+
+def test_ambiguous_transport_failure_waits_for_metas_status(shop_templates):
+    """A read timeout on the send may mean Meta has it: no resend until the claim goes stale."""
+    from wagtail_wa_consent.graph.errors import TransportFailure
+
+    contact = consenting(DE, "transactional")
+    failure = TransportFailure("ReadTimeout")
+    failure.ambiguous = True
+    locmem.failures.append(failure)
+    message = dispatch(send_order_confirmation(contact).pk)
+    assert message.status == "sending" and locmem.outbox == []
+    assert sweep() == {"requeued": 0, "dispatched": 0}  # not stale yet: nothing is sent twice
+
+
+def test_missing_credentials_halt_instead_of_losing_the_message(shop_templates):
+    from wagtail_wa_consent.exceptions import WaConsentConfigurationError
+
+    contact = consenting(DE, "transactional")
+    locmem.failures.append(WaConsentConfigurationError("Set WA_ACCESS_TOKEN"))
+    message = dispatch(send_order_confirmation(contact).pk)
+    assert (message.status, message.reason, message.attempts) == ("queued", "configuration_error", 0)
+    assert ChannelStatus.load().halted

@@ -17,6 +17,7 @@ from ..conf import get_setting
 from ..consent import service as consent_service
 from ..consent.evidence import Evidence
 from ..consent.gate import can_send
+from ..exceptions import WaConsentConfigurationError
 from ..graph.errors import ErrorAction, WhatsAppAPIError
 from . import ratelimit
 from .backends import get_backend
@@ -51,7 +52,17 @@ def dispatch(message_id: int) -> OutboundMessage | None:
     try:
         wamid = get_backend().send(build_payload(message, message.contact.phone_e164))
     except WhatsAppAPIError as error:
+        if getattr(error, "ambiguous", False):
+            # Meta may have the message. Stay "sending": its status webhook (carrying our key)
+            # settles the row; only if none comes does the sweep re-queue it after the timeout.
+            logger.warning("message %s: no answer from Meta (%s); waiting for its status", message.pk, error.title)
+            return message
         _record_error(message, error)
+        return message
+    except WaConsentConfigurationError as error:
+        _halt(WhatsAppAPIError(code=None, title=str(error)[:200]))
+        _finish(message, status=OutboundStatus.QUEUED, next_attempt_at=_in(HALT_RECHECK.total_seconds()),
+                reason="configuration_error", attempts=F("attempts") - 1)
         return message
     _record_sent(message, wamid)
     return message
