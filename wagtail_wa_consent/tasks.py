@@ -39,6 +39,14 @@ def process_webhook(delivery_id: int) -> None:
     process_delivery(delivery_id)
 
 
+@shared_task(name="wagtail_wa_consent.drain_webhooks", ignore_result=True, acks_late=True)
+def drain_webhooks() -> int:
+    """Process every stored, unprocessed webhook delivery in the order received."""
+    from .webhooks.processing import drain
+
+    return drain()
+
+
 @shared_task(name="wagtail_wa_consent.sync_templates", ignore_result=True)
 def sync_templates() -> int:
     """Periodic: refresh the template registry and the messaging-limit tier from Meta."""

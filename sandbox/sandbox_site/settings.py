@@ -14,8 +14,14 @@ CELERY_BROKER_URL       Default "memory://", which runs tasks eagerly in the web
                         Any other URL (e.g. redis://127.0.0.1:6379/0) queues them for a worker.
 CELERY_RESULT_BACKEND   Optional, e.g. redis://127.0.0.1:6379/1.
 REDIS_CACHE_URL         Optional Redis URL for the shared rate-limit cache, e.g. redis://127.0.0.1:6379/2.
-WA_ACCESS_TOKEN,        WhatsApp Cloud API credentials and ids (see the README). When WA_ACCESS_TOKEN
-WA_APP_SECRET, ...      is absent the sandbox sends to its built-in simulator (/wa-simulator/phone/).
+WA_ACCESS_TOKEN,        WhatsApp Cloud API credentials and ids (see the README).
+WA_APP_SECRET, ...      With a real WA_ACCESS_TOKEN the sandbox uses the CloudAPIBackend and reads every
+                        WA_* value (token, app secret, verify token, ids) from the environment.
+                        Without one it sends to its built-in simulator (SimulatorBackend; phone page
+                        /wa-simulator/phone/, Graph API /wa-simulator/graph) and defaults the simulator's
+                        app secret, verify token, token and ids in the environment. They stay out of
+                        WAGTAIL_WA_CONSENT on purpose: the system checks warn about secrets there, and
+                        the tests take their app secret from the environment.
 WA_BUSINESS_NAME        Business name used in the WhatsApp opt-in wording;
                         default "Sandbox Shop GmbH".
 """
@@ -171,6 +177,9 @@ DATABASES = {
 }
 # Oscar recommends atomic requests; the plugin's receivers rely on transaction.on_commit.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# Keep connections between requests (a new PostgreSQL connection per webhook costs milliseconds).
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DJANGO_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several writers (runserver threads, a Celery worker): wait for the lock instead of failing,
     # and take it at BEGIN so two transactions never deadlock upgrading a read lock.
@@ -281,7 +290,10 @@ WAGTAIL_WA_CONSENT = {
     "DEFAULT_REGION": "DE",
     "PREFERENCE_CENTRE_URL": "http://127.0.0.1:8000/preferences/",
 }
-if os.environ.get("WA_ACCESS_TOKEN"):
+_SIMULATOR_TOKEN = "sandbox-simulator-token"
+# The simulator branch puts its own token into the environment, and child processes (runserver's
+# autoreloader, Celery workers started from here) inherit it: only another token is a real one.
+if (os.environ.get("WA_ACCESS_TOKEN") or _SIMULATOR_TOKEN) != _SIMULATOR_TOKEN:
     # Real WhatsApp: every WA_* value (token, app secret, ids) is read from the environment.
     WAGTAIL_WA_CONSENT["BACKEND"] = "wagtail_wa_consent.messaging.backends.cloud_api.CloudAPIBackend"
 else:
@@ -290,7 +302,7 @@ else:
     os.environ.setdefault("WA_APP_SECRET", "sandbox-simulator-app-secret")
     os.environ.setdefault("WA_VERIFY_TOKEN", "sandbox-simulator-verify-token")
     # The template sync (wa_sync_templates) talks to the simulator's Graph API on this server.
-    os.environ.setdefault("WA_ACCESS_TOKEN", "sandbox-simulator-token")
+    os.environ.setdefault("WA_ACCESS_TOKEN", _SIMULATOR_TOKEN)
     os.environ.setdefault("WA_GRAPH_API_URL", "http://127.0.0.1:8000/wa-simulator/graph")
     os.environ.setdefault("WA_PHONE_NUMBER_ID", "SIMPHONE")
     os.environ.setdefault("WA_BUSINESS_ACCOUNT_ID", "SIMWABA")

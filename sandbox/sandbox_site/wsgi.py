@@ -16,4 +16,9 @@ for _path in (str(_SANDBOX_DIR.parent), str(_SANDBOX_DIR)):
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox_site.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()  # sets Django up before the plugin is imported
+
+from wagtail_wa_consent.webhooks.views import WebhookFastPath  # noqa: E402
+
+# Meta's webhooks skip the shop's middleware stack (see docs/whatsapp.rst, "Throughput").
+application = WebhookFastPath(django_application)

@@ -89,3 +89,48 @@ def test_every_real_payload_is_accepted_without_error(client, django_capture_on_
         assert not delivery.error.startswith(("KeyError", "TypeError", "AttributeError", "ValueError"))
     else:
         assert response.status_code == 400
+
+
+def test_wsgi_fast_path_answers_like_the_view(monkeypatch, django_capture_on_commit_callbacks):
+    import httpx
+    from django.core import signals
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    from wagtail_wa_consent.webhooks.views import WebhookFastPath
+
+    # The test's own transaction must survive the per-request connection housekeeping.
+    monkeypatch.setattr("django.db.close_old_connections", lambda: None)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        client = httpx.Client(
+            transport=httpx.WSGITransport(app=WebhookFastPath(get_wsgi_application())),
+            base_url="http://testserver",
+        )
+        body = json.dumps(text_message("4915123456789", "hello", "wamid.FAST")).encode()
+        assert client.post(URL, content=body).status_code == 401
+        assert client.post(URL, content=body, headers={"X-Hub-Signature-256": "sha256=00"}).status_code == 403
+        bad = b"{nope"
+        assert (
+            client.post(URL, content=bad, headers={"X-Hub-Signature-256": sign(bad, APP_SECRET)}).status_code
+            == 400
+        )
+        assert WebhookDelivery.objects.count() == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            ok = client.post(URL, content=body, headers={"X-Hub-Signature-256": sign(body, APP_SECRET)})
+        assert ok.status_code == 200 and ok.text == "stored"
+        assert WebhookDelivery.objects.get().processed_at is not None
+        # Anything else still reaches Django.
+        assert (
+            client.get(
+                URL,
+                params={
+                    "hub.mode": "subscribe",
+                    "hub.verify_token": "test-verify-token",
+                    "hub.challenge": "7",
+                },
+            ).text
+            == "7"
+        )
+    finally:
+        signals.request_finished.connect(close_old_connections)

@@ -55,14 +55,21 @@ def dispatch(message_id: int) -> OutboundMessage | None:
         if getattr(error, "ambiguous", False):
             # Meta may have the message. Stay "sending": its status webhook (carrying our key)
             # settles the row; only if none comes does the sweep re-queue it after the timeout.
-            logger.warning("message %s: no answer from Meta (%s); waiting for its status", message.pk, error.title)
+            logger.warning(
+                "message %s: no answer from Meta (%s); waiting for its status", message.pk, error.title
+            )
             return message
         _record_error(message, error)
         return message
     except WaConsentConfigurationError as error:
         _halt(WhatsAppAPIError(code=None, title=str(error)[:200]))
-        _finish(message, status=OutboundStatus.QUEUED, next_attempt_at=_in(HALT_RECHECK.total_seconds()),
-                reason="configuration_error", attempts=F("attempts") - 1)
+        _finish(
+            message,
+            status=OutboundStatus.QUEUED,
+            next_attempt_at=_in(HALT_RECHECK.total_seconds()),
+            reason="configuration_error",
+            attempts=F("attempts") - 1,
+        )
         return message
     _record_sent(message, wamid)
     return message

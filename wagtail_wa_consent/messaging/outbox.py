@@ -76,5 +76,8 @@ def schedule_dispatch(message_id: int, countdown: float = 0) -> None:
     try:
         dispatch_outbound.apply_async((message_id,), countdown=countdown or None, retry=False)
     except Exception as error:  # broker outage: the row stays queued and the sweep picks it up
-        logger.warning("could not queue message %s for dispatch (%s); the sweep will retry",
-                       message_id, type(error).__name__)
+        logger.warning(
+            "could not queue message %s for dispatch (%s); the sweep will retry",
+            message_id,
+            type(error).__name__,
+        )

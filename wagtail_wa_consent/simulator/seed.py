@@ -1,34 +1,42 @@
-"""The simulated business account's templates, in Meta's list format."""
+"""The simulated business account's templates, in Meta's list format (CLOUD-API.md 2.6).
+
+Template content is what a merchant would submit to Meta, not text of this app, so it is not
+translated; the German rows are the German translations Meta would hold.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from .models import SimTemplate
+from .models import SimTemplate, TemplateCategory, TemplateStatus
 
 
-def _body(text: str) -> dict[str, Any]:
-    return {"type": "BODY", "text": text}
+def _body(text: str, *example: str) -> dict[str, Any]:
+    component: dict[str, Any] = {"type": "BODY", "text": text}
+    if example:
+        component["example"] = {"body_text": [list(example)]}
+    return component
 
 
 def _quick_replies(*labels: str) -> dict[str, Any]:
     return {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": label} for label in labels]}
 
 
-_OPT_OUT = [
-    {"type": "FOOTER", "text": "Not interested? Tap Stop promotions"},
-    _quick_replies("Stop promotions"),
-]
+UTILITY, MARKETING = TemplateCategory.UTILITY, TemplateCategory.MARKETING
 
+#: Every template the simulator knows out of the box. ``meta_id`` is fixed per row so ids are stable.
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
         "name": "opt_in_confirmation",
         "language": "en",
-        "category": "UTILITY",
+        "category": UTILITY,
         "components": [
             _body(
                 "{{1}}: you asked to receive {{2}} on WhatsApp. Is that right? "
-                "Send STOP at any time to end messages."
+                "Send STOP at any time to end messages.",
+                "Sandbox Shop GmbH",
+                "offers",
             ),
             _quick_replies("Yes", "No"),
         ],
@@ -36,11 +44,13 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
         "name": "opt_in_confirmation",
         "language": "de",
-        "category": "UTILITY",
+        "category": UTILITY,
         "components": [
             _body(
                 "{{1}}: Sie möchten {{2}} per WhatsApp erhalten. Stimmt das? "
-                "Mit STOPP beenden Sie die Nachrichten jederzeit."
+                "Mit STOPP beenden Sie die Nachrichten jederzeit.",
+                "Sandbox Shop GmbH",
+                "Angebote",
             ),
             _quick_replies("Ja", "Nein"),
         ],
@@ -48,64 +58,96 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
         "name": "order_confirmation",
         "language": "en",
-        "category": "UTILITY",
-        "components": [_body("Hello {{1}}, thank you for your order {{2}}. Total: {{3}}.")],
+        "category": UTILITY,
+        "components": [
+            _body("Hello {{1}}, thank you for your order {{2}}. Total: {{3}}.", "Lena", "100042", "€49.90")
+        ],
     },
     {
         "name": "order_confirmation",
         "language": "de",
-        "category": "UTILITY",
-        "components": [_body("Hallo {{1}}, danke für Ihre Bestellung {{2}}. Summe: {{3}}.")],
+        "category": UTILITY,
+        "components": [
+            _body("Hallo {{1}}, danke für Ihre Bestellung {{2}}. Summe: {{3}}.", "Lena", "100042", "49,90 €")
+        ],
     },
     {
         "name": "order_shipped",
         "language": "en",
-        "category": "UTILITY",
-        "components": [_body("Good news {{1}}: order {{2}} is on its way. Track it: {{3}}")],
+        "category": UTILITY,
+        "components": [
+            _body(
+                "Good news {{1}}: order {{2}} is on its way. Track it here: {{3}}",
+                "Lena",
+                "100042",
+                "https://track.example/100042",
+            )
+        ],
     },
     {
         "name": "order_status_update",
         "language": "en",
-        "category": "UTILITY",
-        "components": [_body("Order {{1}} is now: {{2}}.")],
+        "category": UTILITY,
+        "components": [_body("Your order {{1}} is now: {{2}}.", "100042", "Being processed")],
     },
     {
         "name": "seasonal_promotion",
         "language": "en",
-        "category": "MARKETING",
-        "components": [_body("Shop now through {{1}} and use code {{2}} to get {{3}} off."), *_OPT_OUT],
+        "category": MARKETING,
+        "components": [
+            _body(
+                "Shop now through {{1}} and use code {{2}} to get {{3}} off of all merchandise.",
+                "the end of August",
+                "25OFF",
+                "25%",
+            ),
+            {"type": "FOOTER", "text": "Not interested? Tap Stop promotions"},
+            _quick_replies("Stop promotions"),
+        ],
     },
     {
         "name": "promo_without_opt_out",
         "language": "en",
-        "category": "MARKETING",
-        "components": [_body("Big sale: {{1}} off everything!")],
+        "category": MARKETING,
+        "components": [_body("Big sale: {{1}} off everything this weekend!", "30%")],
     },
     {
         "name": "paused_template",
         "language": "en",
-        "category": "UTILITY",
-        "status": "PAUSED",
-        "components": [_body("This template is paused: {{1}}")],
+        "category": UTILITY,
+        "status": TemplateStatus.PAUSED,
+        "components": [_body("Your appointment is on {{1}}.", "Monday")],
     },
 ]
 
+_seeded_lock = threading.Lock()
 
-def ensure_default_templates() -> None:
+
+def ensure_default_templates() -> int:
+    """Create any missing default template (existing rows are left as they are). Returns how many."""
+    created = 0
     for index, spec in enumerate(DEFAULT_TEMPLATES, start=1):
-        SimTemplate.objects.get_or_create(
+        _template, was_created = SimTemplate.objects.get_or_create(
             name=spec["name"],
             language=spec["language"],
             defaults={
                 "category": spec["category"],
-                "status": spec.get("status", "APPROVED"),
+                "status": spec.get("status", TemplateStatus.APPROVED),
                 "components": spec["components"],
-                "meta_id": str(900000 + index),
+                "meta_id": str(900_000_000 + index),
             },
         )
+        created += was_created
+    return created
 
 
 def ensure_seeded() -> None:
-    """Seed on first use (one cheap query afterwards)."""
-    if not SimTemplate.objects.exists():
+    """Seed the defaults if the simulator has no templates at all (then one EXISTS query per call).
+
+    Not cached in the process: test databases are emptied between tests, and a template deleted on
+    purpose (to provoke 132001) must stay deleted, so only an empty table is seeded.
+    """
+    if SimTemplate.objects.exists():
+        return
+    with _seeded_lock:  # two threads of one runserver must not race on get_or_create
         ensure_default_templates()
