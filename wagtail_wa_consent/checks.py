@@ -212,6 +212,8 @@ def _limits() -> list[Any]:
         "PAIR_WINDOW_SECONDS",
         "MAX_ATTEMPTS",
         "SENDING_TIMEOUT_SECONDS",
+        "DISPATCH_BATCH_SIZE",
+        "DISPATCH_CONCURRENCY",
     ):
         value = get_setting(name)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:

@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     # Attempts before a retryable failure becomes final; seconds before a claimed send is re-queued.
     "MAX_ATTEMPTS": 8,
     "SENDING_TIMEOUT_SECONDS": 600,
+    # Rows a worker claims at once, and how many of their sends it keeps in flight to the API.
+    "DISPATCH_BATCH_SIZE": 100,
+    "DISPATCH_CONCURRENCY": 16,
     # The approved template that asks for the double opt-in confirmation (Yes / No quick replies).
     "DOUBLE_OPT_IN_TEMPLATE": "opt_in_confirmation",
     "DOUBLE_OPT_IN_TEMPLATE_LANGUAGE": "en",

@@ -22,6 +22,14 @@ def dispatch_outbound(message_id: int) -> None:
     dispatch(message_id)
 
 
+@shared_task(name="wagtail_wa_consent.dispatch_due", ignore_result=True, acks_late=True)
+def dispatch_due(limit: int | None = None) -> int:
+    """Send every due outbox row in batches (campaigns queue many rows, then this once)."""
+    from .messaging.dispatcher import dispatch_due as drain
+
+    return drain(limit)
+
+
 @shared_task(name="wagtail_wa_consent.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     """Periodic (every minute): dispatch rows and process webhook deliveries that a crash or a

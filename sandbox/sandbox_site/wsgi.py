@@ -18,7 +18,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sandbox_site.settings")
 
 django_application = get_wsgi_application()  # sets Django up before the plugin is imported
 
+from wagtail_wa_consent.simulator.wsgi import SimulatorFastPath  # noqa: E402
 from wagtail_wa_consent.webhooks.views import WebhookFastPath  # noqa: E402
 
-# Meta's webhooks skip the shop's middleware stack (see docs/whatsapp.rst, "Throughput").
-application = WebhookFastPath(django_application)
+# Meta's webhooks skip the shop's middleware stack (see docs/whatsapp.rst, "Throughput"), and so
+# do sends to the simulator's Graph API, which stands in for Meta's servers.
+application = SimulatorFastPath(WebhookFastPath(django_application))

@@ -149,3 +149,46 @@ def celery_worker(env: dict[str, str], concurrency: int = 2):
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+_CANNED_SERVER = r"""
+import asyncio, json, sys, uuid
+
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            body = json.dumps({"messaging_product": "whatsapp",
+                               "messages": [{"id": "wamid.CANNED" + uuid.uuid4().hex}]}).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+@contextmanager
+def canned_graph_api():
+    """A loopback server that accepts every send with a fresh wamid and checks nothing: sending to
+    it measures the dispatcher's own ceiling, with no stand-in for Meta sharing the CPU's work."""
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, "-c", _CANNED_SERVER, str(port)])
+    wait_port(port)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -4,6 +4,7 @@ Meta's documentation, and on broken envelopes. Fuzzing lives in test_parser_fuzz
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from datetime import UTC, datetime
 
@@ -55,10 +56,20 @@ def test_every_payload_file_is_classified():
 
 
 def test_fixture_copy_matches_shared_contract():
-    if not payloads.SHARED.is_dir():
-        pytest.skip("shared/ is not beside this checkout")
-    for path in payloads.SHARED.glob("*.json"):
-        assert (payloads.FIXTURES / path.name).read_bytes() == path.read_bytes(), path.name
+    """The copy is byte for byte what shared/ held when it was taken (SHA256SUMS, written then), and
+    still equals shared/ wherever that directory sits beside the checkout."""
+    manifest = dict(
+        reversed(line.split("  ", 1))
+        for line in (payloads.FIXTURES.parent / "SHA256SUMS").read_text().splitlines()
+    )
+    copy = {path.name: _sha256(path) for path in payloads.FIXTURES.glob("*.json")}
+    assert copy == manifest
+    if payloads.SHARED.is_dir():
+        assert {path.name: _sha256(path) for path in payloads.SHARED.glob("*.json")} == manifest
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize(("name", "body"), ALL, ids=[n for n, _ in ALL])

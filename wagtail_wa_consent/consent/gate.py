@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..conf import get_setting
@@ -41,15 +42,35 @@ def can_send(contact: Contact | None, category: str) -> Decision:
     """
     if contact is None or contact.pk is None:
         return Decision(False, "no_contact")
+    return can_send_many([(contact.pk, category)])[(contact.pk, category)]
+
+
+def can_send_many(pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Decision]:
+    """:func:`can_send` for many ``(contact id, category)`` pairs with one query (batch dispatch)."""
+    pairs = set(pairs)
+    decisions = {pair: _precheck(pair[1]) for pair in pairs}
+    wanted = [pair for pair, decision in decisions.items() if decision is None]
+    rows: dict[tuple[int, str], dict] = {}
+    if wanted:
+        query = ConsentState.objects.filter(
+            contact_id__in={c for c, _ in wanted}, category__in={k for _, k in wanted}
+        ).values("contact_id", "category", "status", "opt_in_level", "contact__phone_e164")
+        rows = {(row["contact_id"], row["category"]): row for row in query}
+    for pair in wanted:
+        decisions[pair] = _decide(rows.get(pair), pair[1])
+    return decisions  # type: ignore[return-value]
+
+
+def _precheck(category: str) -> Decision | None:
+    """A denial that needs no database read, or None."""
     if category not in Category.values:
         return Decision(False, "unknown_category")
     if category not in get_setting("CATEGORIES"):
         return Decision(False, "category_disabled")
-    state = (
-        ConsentState.objects.filter(contact_id=contact.pk, category=category)
-        .values("status", "opt_in_level", "contact__phone_e164")
-        .first()
-    )
+    return None
+
+
+def _decide(state: dict | None, category: str) -> Decision:
     if state is None:
         return Decision(False, "no_consent")
     if not state["contact__phone_e164"]:

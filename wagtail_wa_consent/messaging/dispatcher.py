@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..conf import get_setting
 from ..consent import service as consent_service
 from ..consent.evidence import Evidence
-from ..consent.gate import can_send
+from ..consent.gate import can_send_many
 from ..exceptions import WaConsentConfigurationError
 from ..graph.errors import ErrorAction, WhatsAppAPIError
 from . import ratelimit
@@ -40,28 +45,109 @@ HALT_RECHECK = timedelta(minutes=5)
 
 def dispatch(message_id: int) -> OutboundMessage | None:
     """Send one queued message if it is due. Safe to call twice and from many workers at once."""
+    done = dispatch_batch([message_id])
+    return done[0] if done else None
+
+
+def dispatch_due(limit: int | None = None) -> int:
+    """Send every due row, oldest first, a batch at a time; return how many rows were handled."""
+    size = int(get_setting("DISPATCH_BATCH_SIZE"))
+    handled = 0
+    while limit is None or handled < limit:
+        batch = dispatch_batch(limit=size if limit is None else min(size, limit - handled))
+        if not batch:
+            break
+        handled += len(batch)
+    return handled
+
+
+def dispatch_batch(message_ids: Sequence[int] | None = None, *, limit: int = 100) -> list[OutboundMessage]:
+    """Claim due rows (``message_ids``, or the ``limit`` oldest due), apply every rule, send the
+    allowed ones (concurrently when the backend allows it) and record each outcome.
+
+    One query each for the claim, the rows, their consent and their templates, and one update for
+    all the sends, so the per-message cost is the HTTP call. Returns the claimed rows, refreshed.
+    """
+    pks = _claim(message_ids, limit)
+    if not pks:
+        return []
+    messages = list(OutboundMessage.objects.select_related("contact").filter(pk__in=pks).order_by("pk"))
+    backend = get_backend()
+    outcomes = _send_all(backend, _allowed(messages))
+    sent = [(message, outcome) for message, outcome in outcomes if isinstance(outcome, str)]
+    _record_sent(sent)
+    unexpected = None
+    for message, outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            unexpected = _record_failure(message, outcome) or unexpected
+    if unexpected is not None:
+        raise unexpected  # a bug, not an API answer: surface it after every send is recorded
+    order = {pk: i for i, pk in enumerate(pks)}
+    return sorted(
+        OutboundMessage.objects.select_related("contact").filter(pk__in=pks), key=lambda m: order[m.pk]
+    )
+
+
+def _claim(message_ids: Sequence[int] | None, limit: int) -> list[int]:
+    """Move due rows from queued to sending; rows another worker holds are skipped, not waited for."""
     now = timezone.now()
-    claimed = OutboundMessage.objects.filter(
-        pk=message_id, status=OutboundStatus.QUEUED, next_attempt_at__lte=now
-    ).update(status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-    if not claimed:
-        return None  # another worker has it, it is not due yet, or it is done
-    message = OutboundMessage.objects.select_related("contact").get(pk=message_id)
-    if _blocked(message):
-        return message
-    try:
-        wamid = get_backend().send(build_payload(message, message.contact.phone_e164))
-    except WhatsAppAPIError as error:
+    due = OutboundMessage.objects.filter(status=OutboundStatus.QUEUED, next_attempt_at__lte=now)
+    due = due.filter(pk__in=message_ids) if message_ids is not None else due.order_by("next_attempt_at", "pk")
+    with transaction.atomic():
+        pks = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+        if pks:
+            # The status condition repeats the claim for databases without row locks (SQLite
+            # serialises writers instead): a row is only ever claimed once.
+            OutboundMessage.objects.filter(pk__in=pks, status=OutboundStatus.QUEUED).update(
+                status=OutboundStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return pks
+
+
+def _send_all(backend, messages: list[OutboundMessage]) -> list[tuple[OutboundMessage, object]]:
+    """Send each message; the outcome is its wamid or the exception the backend raised."""
+
+    def send(message: OutboundMessage) -> tuple[OutboundMessage, object]:
+        try:
+            return message, backend.send(build_payload(message, message.contact.phone_e164))
+        except Exception as error:  # recorded per message by the caller
+            return message, error
+
+    workers = min(len(messages), int(get_setting("DISPATCH_CONCURRENCY")))
+    if workers <= 1 or not getattr(backend, "concurrent_sends", False):
+        return [send(message) for message in messages]
+    with ThreadPoolExecutor(workers, thread_name_prefix="wa-send") as pool:
+        return list(pool.map(send, messages))
+
+
+def _record_sent(sent: list[tuple[OutboundMessage, str]]) -> None:
+    """One update for every accepted send. A status webhook may already have moved a row on (it
+    carries our key): status, wamid and sent time only ever move forward."""
+    if not sent:
+        return
+    now = timezone.now()
+    sending = Q(status=OutboundStatus.SENDING)
+    OutboundMessage.objects.filter(pk__in=[m.pk for m, _ in sent]).update(
+        status=Case(When(sending, then=Value(OutboundStatus.SENT)), default=F("status")),
+        reason=Case(When(sending, then=Value("")), default=F("reason")),
+        wamid=Coalesce(F("wamid"), Case(*(When(pk=m.pk, then=Value(wamid)) for m, wamid in sent))),
+        sent_at=Coalesce(F("sent_at"), Value(now)),
+    )
+
+
+def _record_failure(message: OutboundMessage, error: BaseException) -> BaseException | None:
+    """Record an API refusal or a transport failure; return ``error`` if it is neither."""
+    if isinstance(error, WhatsAppAPIError):
         if getattr(error, "ambiguous", False):
             # Meta may have the message. Stay "sending": its status webhook (carrying our key)
             # settles the row; only if none comes does the sweep re-queue it after the timeout.
             logger.warning(
                 "message %s: no answer from Meta (%s); waiting for its status", message.pk, error.title
             )
-            return message
-        _record_error(message, error)
-        return message
-    except WaConsentConfigurationError as error:
+        else:
+            _record_error(message, error)
+        return None
+    if isinstance(error, WaConsentConfigurationError):
         _halt(WhatsAppAPIError(code=None, title=str(error)[:200]))
         _finish(
             message,
@@ -70,54 +156,90 @@ def dispatch(message_id: int) -> OutboundMessage | None:
             reason="configuration_error",
             attempts=F("attempts") - 1,
         )
-        return message
-    _record_sent(message, wamid)
-    return message
+        return None
+    # Unknown failure: the row stays "sending" and the sweep re-queues it after the timeout.
+    logger.error("message %s: backend failed with %s", message.pk, type(error).__name__)
+    return error
 
 
-def _record_sent(message: OutboundMessage, wamid: str) -> None:
-    # A status webhook may already have moved the row on (it carries our key): never go back.
-    now = timezone.now()
-    OutboundMessage.objects.filter(pk=message.pk, status=OutboundStatus.SENDING).update(
-        status=OutboundStatus.SENT, reason=""
+def _allowed(messages: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Apply every rule in order; deny or defer the messages one says no to, return the rest."""
+    decisions = can_send_many((m.contact_id, m.category) for m in messages if m.category != CONSENT_NOTICE)
+    templates = _templates(messages)
+    passing = []
+    for message in messages:
+        if reason := _denial(message, decisions, templates):
+            _deny(message, reason)
+        else:
+            passing.append(message)
+    if passing and ChannelStatus.load().halted:
+        _defer_all(passing, "channel_halted", HALT_RECHECK.total_seconds())
+        return []
+    # Business-initiated messages (templates outside the window) count towards the 24 h reach.
+    initiated = [m for m in passing if m.kind == MessageKind.TEMPLATE and not window_is_open(m.contact)]
+    reach = ratelimit.check_unique_recipients([m.contact_id for m in initiated]) if initiated else {}
+    passing = _keep(passing, lambda m: reach.get(m.contact_id, ratelimit.OK))
+    pairs = ratelimit.check_pairs(Counter(m.contact_id for m in passing)) if passing else {}
+    passing = _keep(
+        passing, _quota({c: fits for c, (fits, _) in pairs.items()}, {c: v for c, (_, v) in pairs.items()})
     )
-    OutboundMessage.objects.filter(pk=message.pk, wamid__isnull=True).update(wamid=wamid)
-    OutboundMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(sent_at=now)
-    message.refresh_from_db()
+    if passing:
+        fits, verdict = ratelimit.check_throughput(
+            get_setting("PHONE_NUMBER_ID") or "default", count=len(passing)
+        )
+        passing = _keep(passing, _quota({None: fits}, {None: verdict}, key=lambda m: None))
+    return passing
 
 
-def _blocked(message: OutboundMessage) -> bool:
-    """Apply every rule in order; deny or defer the message and return True if one says no."""
+def _quota(fits: dict, verdicts: dict, key=lambda m: m.contact_id):
+    """A verdict function that lets the first ``fits[key]`` messages of each key through."""
+    used: Counter = Counter()
+
+    def verdict(message: OutboundMessage) -> ratelimit.Verdict:
+        k = key(message)
+        used[k] += 1
+        return ratelimit.OK if used[k] <= fits[k] else verdicts[k]
+
+    return verdict
+
+
+def _keep(messages: list[OutboundMessage], verdict_for) -> list[OutboundMessage]:
+    """Defer every message whose verdict refuses it; return the others in order."""
+    kept = []
+    for message in messages:
+        verdict = verdict_for(message)
+        if verdict.allowed:
+            kept.append(message)
+        else:
+            _defer(message, verdict.reason, verdict.retry_after)
+    return kept
+
+
+def _denial(message: OutboundMessage, decisions: dict, templates: dict) -> str:
+    """Why ``message`` may never go out as it is ("" when it may)."""
     if message.category == CONSENT_NOTICE:
         if not message.contact.phone_e164:
-            return _deny(message, "erased")
-    elif not (decision := can_send(message.contact, message.category)):
-        return _deny(message, decision.reason)
+            return "erased"
+    elif not (decision := decisions[(message.contact_id, message.category)]):
+        return decision.reason
     if message.kind == MessageKind.TEMPLATE:
-        reason = _template_problem(message)
-        if reason:
-            return _deny(message, reason)
-        if not window_is_open(message.contact):
-            verdict = ratelimit.check_unique_recipient(message.contact_id)
-            if not verdict.allowed:
-                return _defer(message, verdict.reason, verdict.retry_after)
-    elif not window_is_open(message.contact):
-        return _deny(message, "outside_service_window")
-    if ChannelStatus.load().halted:
-        return _defer(message, "channel_halted", HALT_RECHECK.total_seconds())
-    for verdict in (
-        ratelimit.check_pair(message.contact_id),
-        ratelimit.check_throughput(get_setting("PHONE_NUMBER_ID") or "default"),
-    ):
-        if not verdict.allowed:
-            return _defer(message, verdict.reason, verdict.retry_after)
-    return False
+        return _template_problem(message, templates.get((message.template_name, message.template_language)))
+    if not window_is_open(message.contact):
+        return "outside_service_window"
+    return ""
 
 
-def _template_problem(message: OutboundMessage) -> str:
-    template = MessageTemplate.objects.filter(
-        name=message.template_name, language=message.template_language
-    ).first()
+def _templates(messages: list[OutboundMessage]) -> dict[tuple[str, str], MessageTemplate]:
+    names = {(m.template_name, m.template_language) for m in messages if m.kind == MessageKind.TEMPLATE}
+    if not names:
+        return {}
+    query = MessageTemplate.objects.filter(
+        name__in={n for n, _ in names}, language__in={lang for _, lang in names}
+    )
+    return {(t.name, t.language): t for t in query}
+
+
+def _template_problem(message: OutboundMessage, template: MessageTemplate | None) -> str:
     if template is None:
         return "template_unknown"
     if reason := template.unusable_reason(message.category):
@@ -147,6 +269,11 @@ def _defer(message: OutboundMessage, reason: str, seconds: float) -> bool:
     if not _eager():
         schedule_dispatch(message.pk, countdown=seconds)
     return True
+
+
+def _defer_all(messages: list[OutboundMessage], reason: str, seconds: float) -> None:
+    for message in messages:
+        _defer(message, reason, seconds)
 
 
 def _record_error(message: OutboundMessage, error: WhatsAppAPIError) -> None:

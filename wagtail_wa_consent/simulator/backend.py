@@ -22,9 +22,6 @@ class SimulatorBackend(BaseBackend):
             WhatsAppAPIError: The simulated Meta refused the message.
         """
         from . import core, webhooks
-        from .seed import ensure_seeded
-
-        ensure_seeded()
         status, body = core.accept_message(payload, phone_number_id=webhooks.phone_number_id())
         if status != 200:
             raise WhatsAppAPIError.from_response(status, body)

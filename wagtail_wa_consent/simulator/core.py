@@ -20,6 +20,7 @@ from .models import (
     TemplateStatus,
     placeholders,
 )
+from .seed import ensure_seeded
 
 _DIGITS = re.compile(r"^\d{7,15}$")
 #: Message types Meta accepts on ``POST /<phone-number-id>/messages``; all but templates are free-form.
@@ -98,7 +99,7 @@ def accept_message(payload: dict[str, Any], *, phone_number_id: str) -> tuple[in
         phone_number_id=phone_number_id,
     )
     category = template.category.lower() if template else "service"
-    for status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+    for status in webhooks.owed_statuses():
         webhooks.deliver(
             webhooks.status_body(
                 wamid, status, to, callback=callback, category=category, business_number_id=phone_number_id
@@ -145,6 +146,8 @@ def _check_template(spec: Any) -> SimTemplate:
     if not language:
         raise Refusal(100, "The parameter template['language']['code'] is required.")
     template = SimTemplate.objects.filter(name=name, language=language).first()
+    if template is None and ensure_seeded():  # a fresh simulator gets its default templates
+        template = SimTemplate.objects.filter(name=name, language=language).first()
     if template is None:
         # Meta answers a missing translation with 404 (CLOUD-API.md 3).
         raise Refusal(132001, f"template name ({name}) does not exist in {language}", status=404)

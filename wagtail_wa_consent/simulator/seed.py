@@ -141,13 +141,14 @@ def ensure_default_templates() -> int:
     return created
 
 
-def ensure_seeded() -> None:
-    """Seed the defaults if the simulator has no templates at all (then one EXISTS query per call).
+def ensure_seeded() -> bool:
+    """Seed the defaults if the simulator has no templates at all; True if it seeded them.
 
     Not cached in the process: test databases are emptied between tests, and a template deleted on
     purpose (to provoke 132001) must stay deleted, so only an empty table is seeded.
     """
     if SimTemplate.objects.exists():
-        return
+        return False
     with _seeded_lock:  # two threads of one runserver must not race on get_or_create
         ensure_default_templates()
+    return True

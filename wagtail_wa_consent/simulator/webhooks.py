@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from ..conf import get_setting
 from ..webhooks.signature import sign
-from .models import SimWebhook
+from .models import DeliveryStatus, SimWebhook
 
 # Never log phone numbers or bodies: only webhook row ids and error class names.
 logger = logging.getLogger("wagtail_wa_consent.simulator")
@@ -173,6 +173,15 @@ def marketing_preference_body(sender: str, value: str = "stop") -> dict[str, Any
 
 
 # --- delivery ---------------------------------------------------------------------------------------
+
+
+def owed_statuses() -> tuple[str, ...]:
+    """The statuses each accepted send owes: ``sent`` and ``delivered``, or none when
+    ``settings.WA_SIMULATOR_STATUS_WEBHOOKS`` is False (the dispatch benchmark measures the send
+    path alone; webhook ingest has its own benchmark)."""
+    if not getattr(settings, "WA_SIMULATOR_STATUS_WEBHOOKS", True):
+        return ()
+    return (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
 
 
 def webhook_url() -> str:

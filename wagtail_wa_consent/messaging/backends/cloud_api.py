@@ -62,6 +62,8 @@ class CloudAPIBackend(BaseBackend):
         **options: Kept on ``self.options`` like every backend's.
     """
 
+    concurrent_sends = True  # httpx.Client is thread-safe; sends touch no database
+
     def __init__(self, *, client: GraphAPIClient | None = None, **options: Any) -> None:
         super().__init__(**options)
         self.client = client
