@@ -14,3 +14,5 @@ from .messaging.models import (  # noqa: F401
     OutboundMessage,
     WebhookDelivery,
 )
+from .pages.models import PreferenceCentrePage  # noqa: F401
+from .storefront.models import WhatsAppSettings  # noqa: F401

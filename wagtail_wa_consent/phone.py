@@ -20,13 +20,15 @@ WHATSAPP_CAPABLE_TYPES = frozenset(
 )
 
 
-def normalise_phone(raw: str, region: str | None = None) -> str:
+def normalise_phone(raw: str, region: str | None = None, *, mobile_only: bool = True) -> str:
     """Return ``raw`` as an E.164 string such as ``+4915123456789``.
 
     Args:
         raw: what the person typed: spaces, dashes, brackets and a leading ``00`` are fine.
         region: ISO country code for numbers typed without ``+``; defaults to
             ``WAGTAIL_WA_CONSENT["DEFAULT_REGION"]``.
+        mobile_only: refuse fixed-line numbers (people); False for a business's own number,
+            which WhatsApp Business also allows on a landline.
 
     Raises:
         InvalidPhoneNumber: with code ``required``, ``unparseable``, ``missing_country``,
@@ -52,7 +54,7 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
             _("This phone number is not valid. Check the country code and the digits."),
             code="invalid",
         )
-    if phonenumbers.number_type(number) not in WHATSAPP_CAPABLE_TYPES:
+    if mobile_only and phonenumbers.number_type(number) not in WHATSAPP_CAPABLE_TYPES:
         raise InvalidPhoneNumber(
             _("This looks like a landline. Enter a mobile number that uses WhatsApp."),
             code="not_mobile",

@@ -7,6 +7,9 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Page
 
+from wagtail_wa_consent.pages.privacy import WhatsAppPrivacyBlock, WhatsAppPrivacyPolicyMixin
+from wagtail_wa_consent.storefront.blocks import WhatsAppOptInBlock
+
 
 class BodyBlock(blocks.StreamBlock):
     heading = blocks.CharBlock(
@@ -16,6 +19,8 @@ class BodyBlock(blocks.StreamBlock):
         template="home/blocks/heading.html",
     )
     paragraph = blocks.RichTextBlock(icon="pilcrow")
+    whatsapp_opt_in = WhatsAppOptInBlock()
+    whatsapp_privacy = WhatsAppPrivacyBlock()
 
 
 class HomePage(Page):
@@ -40,3 +45,17 @@ class StandardPage(Page):
 
     class Meta:
         verbose_name = "standard page"
+
+
+class PrivacyPolicyPage(WhatsAppPrivacyPolicyMixin, Page):
+    """The shop's privacy policy; the plugin adds its WhatsApp section below the body."""
+
+    body = StreamField(BodyBlock(), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("body")]
+
+    parent_page_types = ["home.HomePage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "privacy policy page"

@@ -22,6 +22,7 @@ class SimulatorBackend(BaseBackend):
             WhatsAppAPIError: The simulated Meta refused the message.
         """
         from . import core, webhooks
+
         status, body = core.accept_message(payload, phone_number_id=webhooks.phone_number_id())
         if status != 200:
             raise WhatsAppAPIError.from_response(status, body)
