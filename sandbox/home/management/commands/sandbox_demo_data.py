@@ -22,7 +22,9 @@ from wagtail.models import Page
 from wagtail.models import Site as WagtailSite
 from wagtail.rich_text import RichText
 
-from home.models import HomePage, StandardPage
+from home.models import HomePage, PrivacyPolicyPage, StandardPage
+from wagtail_wa_consent.pages.models import PreferenceCentrePage
+from wagtail_wa_consent.storefront.models import WhatsAppSettings
 
 Country = get_model("address", "Country")
 Category = get_model("catalogue", "Category")
@@ -72,11 +74,45 @@ HOME_BODY = [
     (
         "paragraph",
         RichText(
-            "<p>At checkout you can opt in to order updates on WhatsApp. "
-            "The sandbox prints messages to the console instead of sending them.</p>"
+            "<p>Opt in to WhatsApp updates on the <a href=\"/whatsapp-updates/\">WhatsApp page</a> or with the "
+            "chat bubble. Without WhatsApp credentials the sandbox sends to its built-in simulator: "
+            "the <a href=\"/wa-simulator/phone/\">simulated phones</a> show every message.</p>"
         ),
     ),
 ]
+
+WHATSAPP_BODY = [
+    (
+        "paragraph",
+        RichText(
+            "<p>Order updates and the odd offer, straight to your phone. You confirm in WhatsApp, "
+            "and you can stop at any time by replying STOP.</p>"
+        ),
+    ),
+    (
+        "whatsapp_opt_in",
+        {
+            "heading": "Get updates on WhatsApp",
+            "intro": "",  # the plugin's default text: business, WhatsApp, privacy policy
+            "categories": ["marketing", "transactional"],
+            "button_label": "",
+        },
+    ),
+]
+
+PRIVACY_BODY = [
+    ("heading", "Privacy policy"),
+    (
+        "paragraph",
+        RichText(
+            "<p>Sandbox Shop GmbH, Musterstraße 1, 10115 Berlin, is responsible for your data. "
+            "This page explains what we collect and why.</p>"
+        ),
+    ),
+]
+
+#: The sandbox's WhatsApp business number (a Berlin number; the simulator answers for any).
+BUSINESS_NUMBER = "+4930901820"
 
 ABOUT_BODY = [
     ("heading", "About us"),
@@ -99,6 +135,7 @@ class Command(BaseCommand):
             partner = self.catalogue()
             home = self.wagtail_pages()
             self.sites(home)
+            self.whatsapp(home)
             self.communication_types()
             self.superuser()
         self.stdout.write(
@@ -190,6 +227,35 @@ class Command(BaseCommand):
             about.save_revision().publish()
             self.log("wagtail: about page created")
         return home
+
+    def whatsapp(self, home: HomePage) -> None:
+        """The opt-in page, the privacy policy, the preference centre and the WhatsApp settings."""
+        pages = {
+            "whatsapp-updates": lambda: StandardPage(
+                title="WhatsApp updates", slug="whatsapp-updates", body=WHATSAPP_BODY, show_in_menus=True
+            ),
+            "privacy": lambda: PrivacyPolicyPage(title="Privacy policy", slug="privacy", body=PRIVACY_BODY),
+            "preferences": lambda: PreferenceCentrePage(
+                title="WhatsApp preferences",
+                slug="preferences",
+                intro="<p>See and change what we may send you.</p>",
+            ),
+        }
+        for slug, build in pages.items():
+            if not Page.objects.child_of(home).filter(slug=slug).exists():
+                page = home.add_child(instance=build())
+                page.save_revision().publish()
+                self.log(f"wagtail: {slug} page created")
+        site = WagtailSite.objects.get(is_default_site=True)
+        settings_row = WhatsAppSettings.for_site(site)
+        if not settings_row.business_number:
+            settings_row.business_name = "Sandbox Shop GmbH"
+            settings_row.business_number = BUSINESS_NUMBER
+            settings_row.bubble_enabled = True
+            settings_row.privacy_page = Page.objects.child_of(home).get(slug="privacy")
+            settings_row.preference_centre_page = Page.objects.child_of(home).get(slug="preferences")
+            settings_row.save()
+            self.log("whatsapp: site settings with the chat bubble switched on")
 
     def sites(self, home: HomePage) -> None:
         site = WagtailSite.objects.filter(is_default_site=True).first()

@@ -1,0 +1,78 @@
+"""Browser tests: the sandbox served by pytest-django's live server, driven by Playwright in Debian's
+headless Chromium. Screenshots of each step go to test-artifacts/screenshots/<test>/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls of the test are still
+# synchronous and safe (pytest-django's documented setting for Playwright).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed: run ./scripts/test, which installs it")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": chromium_path(), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def demo(transactional_db) -> None:
+    call_command("sandbox_demo_data", verbosity=0)
+
+
+@pytest.fixture
+def shot(request, page) -> Callable[[str], Path]:
+    """``shot("02-submitted")`` saves a full-page screenshot of the current step."""
+    folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+    def take(step: str, target=None) -> Path:
+        path = folder / f"{step}.png"
+        (target or page).screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def offline(page) -> Iterator[None]:
+    """No request may leave the machine: anything not on 127.0.0.1/localhost is refused and recorded."""
+    outside: list[str] = []
+
+    def guard(route):
+        url = route.request.url
+        if re.match(r"^(https?://(127\.0\.0\.1|localhost)(:\d+)?/|data:|blob:|about:)", url):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    page.route("**/*", guard)
+    yield
+    page.outside_requests = outside  # type: ignore[attr-defined]
