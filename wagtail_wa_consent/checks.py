@@ -214,6 +214,10 @@ def _limits() -> list[Any]:
         "SENDING_TIMEOUT_SECONDS",
         "DISPATCH_BATCH_SIZE",
         "DISPATCH_CONCURRENCY",
+        "OPT_IN_IP_LIMIT",
+        "OPT_IN_IP_WINDOW_SECONDS",
+        "OPT_IN_PHONE_LIMIT",
+        "OPT_IN_PHONE_WINDOW_SECONDS",
     ):
         value = get_setting(name)
         if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:

@@ -73,6 +73,28 @@ DEFAULTS: dict[str, Any] = {
     "EXTRA_KEYWORDS": {},
     # Where HELP replies send people to manage their preferences (absolute URL), or "".
     "PREFERENCE_CENTRE_URL": "",
+    # --- Public forms (opt-in block, chat bubble, preference centre) ---
+    # Posts from one IP address (an IPv6 /64) per window, counted before anything else.
+    "OPT_IN_IP_LIMIT": 20,
+    "OPT_IN_IP_WINDOW_SECONDS": 600,
+    # Opt-in requests per phone number per window: each one sends a WhatsApp message there.
+    "OPT_IN_PHONE_LIMIT": 3,
+    "OPT_IN_PHONE_WINDOW_SECONDS": 3600,
+    # A "sent" answer never comes sooner, so its timing cannot tell a known number from a new one.
+    "OPT_IN_MIN_RESPONSE_SECONDS": 0.25,
+    # --- Preference centre ---
+    # The approved UTILITY template that carries a preference-centre link (one body parameter:
+    # the URL) outside the 24-hour window; how long a link and an unlocked session last.
+    "PREFERENCE_LINK_TEMPLATE": "preference_centre_link",
+    "PREFERENCE_LINK_TEMPLATE_LANGUAGE": "en",
+    "PREFERENCE_LINK_MAX_AGE_MINUTES": 30,
+    "PREFERENCE_SESSION_MINUTES": 30,
+    # --- Retention, as the privacy section states it ---
+    # Message contents and delivery statuses are kept this many days after the message.
+    "MESSAGE_RETENTION_DAYS": 180,
+    # Consent proof outlives the consent by this many days: three years, the usual limitation
+    # period for claims that consent has to answer (section 195 BGB).
+    "CONSENT_PROOF_RETENTION_DAYS": 3 * 365,
 }
 
 #: Settings read from the environment when the dict does not set them. Secrets belong here only.

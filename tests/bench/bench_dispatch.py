@@ -34,24 +34,12 @@ def prepare(n: int) -> list[int]:
     from wagtail_wa_consent.consent.evidence import Evidence
     from wagtail_wa_consent.consent.models import ConsentState, Contact
     from wagtail_wa_consent.messaging.models import OutboundMessage
-    from wagtail_wa_consent.messaging.templates import upsert_template
-    from wagtail_wa_consent.simulator.models import SimMessage, SimTemplate
-    from wagtail_wa_consent.simulator.seed import ensure_default_templates
+    from wagtail_wa_consent.simulator.models import SimMessage
+    from wagtail_wa_consent.simulator.seed import copy_to_registry
 
     OutboundMessage.objects.filter(idempotency_key__startswith="bench:").delete()
     SimMessage.objects.all().delete()
-    ensure_default_templates()
-    for t in SimTemplate.objects.filter(name="order_confirmation"):
-        upsert_template(
-            {
-                "name": t.name,
-                "language": t.language,
-                "category": t.category,
-                "status": t.status,
-                "components": t.components,
-                "id": t.meta_id,
-            }
-        )
+    copy_to_registry(["order_confirmation"])
     phones = [f"+49151{i:08d}" for i in range(1, n + 1)]
     consenting = set(
         ConsentState.objects.filter(

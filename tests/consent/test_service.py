@@ -38,6 +38,14 @@ def test_contacts_are_keyed_on_e164(db):
     assert Contact.objects.count() == 1
 
 
+def test_a_number_given_again_after_erasure_is_stored_again(db):
+    contact = service.get_or_create_contact("+4915123456789")
+    Contact.objects.filter(pk=contact.pk).update(phone_e164=None, erased_at=timezone.now())
+    again = service.get_or_create_contact("0151 23456789", region="DE")
+    assert again.pk == contact.pk and again.phone_e164 == "+4915123456789"
+    assert Contact.objects.get(pk=contact.pk).phone_e164 == "+4915123456789"
+
+
 def test_contact_links_to_a_user(django_user_model):
     user = django_user_model.objects.create_user("shopper", "s@example.com", "pw")
     contact = service.get_or_create_contact("+4915123456789", user=user)

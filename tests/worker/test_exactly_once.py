@@ -14,10 +14,9 @@ from wagtail_wa_consent.consent.evidence import Evidence
 from wagtail_wa_consent.messaging.models import OutboundMessage
 from wagtail_wa_consent.messaging.outbox import enqueue_template
 from wagtail_wa_consent.messaging.sweep import sweep
-from wagtail_wa_consent.messaging.templates import upsert_template
 from wagtail_wa_consent.simulator import webhooks as sim_webhooks
-from wagtail_wa_consent.simulator.models import SimMessage, SimTemplate
-from wagtail_wa_consent.simulator.seed import ensure_default_templates
+from wagtail_wa_consent.simulator.models import SimMessage
+from wagtail_wa_consent.simulator.seed import copy_to_registry
 
 from ..conftest import wa_settings
 
@@ -29,18 +28,7 @@ WEB = Evidence(source="web_block", user_action="ticked", wording="Order updates 
 
 
 def _setup_registry() -> None:
-    ensure_default_templates()
-    for t in SimTemplate.objects.all():
-        upsert_template(
-            {
-                "name": t.name,
-                "language": t.language,
-                "category": t.category,
-                "status": t.status,
-                "components": t.components,
-                "id": t.meta_id,
-            }
-        )
+    copy_to_registry()
 
 
 def _queue_orders(count: int, start: int = 0) -> list[str]:

@@ -51,6 +51,11 @@ def get_or_create_contact(
     contact, created = Contact.objects.get_or_create(
         phone_digest=hashing.phone_digest(e164), defaults={"phone_e164": e164, "user": user}
     )
+    if not created and contact.phone_e164 is None:
+        # The person comes back after erasure: the number is given again by them, so it is
+        # stored again (the keyed digest and the ledger's anonymised proof never left).
+        contact.phone_e164 = e164
+        contact.save(update_fields=["phone_e164", "phone_digest", "updated_at"])
     if not created and user is not None and contact.user_id is None:
         contact.user = user
         contact.save(update_fields=["user", "updated_at"])

@@ -12,6 +12,17 @@ from ..consent.enums import Category
 
 
 def business() -> str:
+    """The business name the default site's editors set (WhatsApp settings), else BUSINESS_NAME,
+    so a WhatsApp message names the same business as the form the person filled in."""
+    from wagtail.models import Site
+
+    from ..storefront.models import WhatsAppSettings
+
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is not None:
+        row = WhatsAppSettings.objects.filter(site=site).values_list("business_name", flat=True).first()
+        if row:
+            return row
     return get_setting("BUSINESS_NAME")
 
 

@@ -118,6 +118,32 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
         "status": TemplateStatus.PAUSED,
         "components": [_body("Your appointment is on {{1}}.", "Monday")],
     },
+    {
+        # Appended, not inserted: meta_id follows the position. The preference centre's signed
+        # link outside the service window (pages/preference_links.py).
+        "name": "preference_centre_link",
+        "language": "en",
+        "category": UTILITY,
+        "components": [
+            _body(
+                "Here is your link to manage your WhatsApp messages: {{1}} It works for a short time "
+                "only. If you did not ask for it, you can ignore this message.",
+                "https://shop.example/preferences/open/abc123/",
+            )
+        ],
+    },
+    {
+        "name": "preference_centre_link",
+        "language": "de",
+        "category": UTILITY,
+        "components": [
+            _body(
+                "Hier ist Ihr Link, um Ihre WhatsApp-Nachrichten zu verwalten: {{1}} Er gilt nur kurze "
+                "Zeit. Wenn Sie ihn nicht angefordert haben, ignorieren Sie diese Nachricht.",
+                "https://shop.example/preferences/open/abc123/",
+            )
+        ],
+    },
 ]
 
 _seeded_lock = threading.Lock()
@@ -152,3 +178,15 @@ def ensure_seeded() -> bool:
     with _seeded_lock:  # two threads of one runserver must not race on get_or_create
         ensure_default_templates()
     return True
+
+
+def copy_to_registry(names: list[str] | None = None) -> int:
+    """Copy the simulator's templates (all, or those named) into the plugin's template registry,
+    as ``wa_sync_templates`` would, without going over HTTP (demo data, tests, benchmarks)."""
+    from ..messaging.templates import upsert_template
+
+    ensure_default_templates()
+    rows = SimTemplate.objects.all()
+    if names is not None:
+        rows = rows.filter(name__in=names)
+    return sum(1 for template in rows if upsert_template(template.as_graph()))

@@ -24,6 +24,7 @@ from wagtail.rich_text import RichText
 
 from home.models import HomePage, PrivacyPolicyPage, StandardPage
 from wagtail_wa_consent.pages.models import PreferenceCentrePage
+from wagtail_wa_consent.simulator.seed import copy_to_registry
 from wagtail_wa_consent.storefront.models import WhatsAppSettings
 
 Country = get_model("address", "Country")
@@ -74,9 +75,9 @@ HOME_BODY = [
     (
         "paragraph",
         RichText(
-            "<p>Opt in to WhatsApp updates on the <a href=\"/whatsapp-updates/\">WhatsApp page</a> or with the "
+            '<p>Opt in to WhatsApp updates on the <a href="/whatsapp-updates/">WhatsApp page</a> or with the '
             "chat bubble. Without WhatsApp credentials the sandbox sends to its built-in simulator: "
-            "the <a href=\"/wa-simulator/phone/\">simulated phones</a> show every message.</p>"
+            'the <a href="/wa-simulator/phone/">simulated phones</a> show every message.</p>'
         ),
     ),
 ]
@@ -246,6 +247,10 @@ class Command(BaseCommand):
                 page = home.add_child(instance=build())
                 page.save_revision().publish()
                 self.log(f"wagtail: {slug} page created")
+        # Without WhatsApp credentials the sandbox sends to its simulator: its approved templates
+        # go into the registry the dispatcher checks (with credentials: wa_sync_templates).
+        if settings.WAGTAIL_WA_CONSENT.get("BACKEND", "").endswith("SimulatorBackend"):
+            self.log(f"whatsapp: {copy_to_registry()} simulator templates in the registry")
         site = WagtailSite.objects.get(is_default_site=True)
         settings_row = WhatsAppSettings.for_site(site)
         if not settings_row.business_number:
