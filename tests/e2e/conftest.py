@@ -40,9 +40,17 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": chromium_path(), "args": CHROMIUM_ARGS}
 
 
+SIMULATOR = "wagtail_wa_consent.simulator.backend.SimulatorBackend"
+
+
 @pytest.fixture
-def demo(transactional_db) -> None:
-    call_command("sandbox_demo_data", verbosity=0)
+def demo(transactional_db, live_server) -> Iterator[str]:
+    """The sandbox's demo shop, sending to the simulator; yields the live server's URL."""
+    from ..conftest import wa_settings
+
+    with wa_settings(BACKEND=SIMULATOR, APP_SECRET="e2e-app-secret", OPT_IN_MIN_RESPONSE_SECONDS=0):
+        call_command("sandbox_demo_data", verbosity=0)
+        yield live_server.url
 
 
 @pytest.fixture
@@ -61,8 +69,9 @@ def shot(request, page) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def offline(page) -> Iterator[None]:
-    """No request may leave the machine: anything not on 127.0.0.1/localhost is refused and recorded."""
+def offline(page) -> list[str]:
+    """No request may leave the machine: anything not on 127.0.0.1/localhost is refused, and its
+    URL is added to the list this fixture returns (tests assert it stays empty)."""
     outside: list[str] = []
 
     def guard(route):
@@ -74,5 +83,4 @@ def offline(page) -> Iterator[None]:
             route.abort()
 
     page.route("**/*", guard)
-    yield
-    page.outside_requests = outside  # type: ignore[attr-defined]
+    return outside

@@ -7,6 +7,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
 
 from ..conf import get_setting
@@ -88,6 +89,31 @@ class WhatsAppSettings(BaseSiteSetting):
         related_name="+",
         help_text=_("Where shoppers manage their WhatsApp preferences."),
     )
+
+    # Grouped as editors think about them; every field stays editable.
+    panels = [
+        MultiFieldPanel(
+            [FieldPanel("business_name"), FieldPanel("business_number")],
+            heading=_("Business"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("bubble_enabled"),
+                FieldPanel("bubble_greeting"),
+                FieldPanel("bubble_position"),
+                FieldPanel("bubble_colour"),
+            ],
+            heading=_("Chat bubble"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("marketing_label"), FieldPanel("transactional_label"), FieldPanel("support_label")],
+            heading=_("Category labels"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("privacy_page"), FieldPanel("preference_centre_page")],
+            heading=_("Pages"),
+        ),
+    ]
 
     class Meta:
         verbose_name = _("WhatsApp")

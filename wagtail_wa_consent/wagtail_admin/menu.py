@@ -1,0 +1,49 @@
+"""The "WhatsApp" admin menu: each item is shown only to users allowed to open it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+
+from .permissions import can_view_ledger, can_view_templates
+
+
+class PermissionMenuItem(MenuItem):
+    """A menu item with a permission test; the views check the same test again."""
+
+    def __init__(self, *args: Any, allowed: Callable[[Any], bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed = allowed
+
+    def is_shown(self, request: HttpRequest) -> bool:
+        return self.allowed(request.user)
+
+
+def whatsapp_menu_item() -> SubmenuMenuItem:
+    """The submenu; Wagtail hides it when none of its items is shown."""
+    menu = Menu(
+        items=[
+            PermissionMenuItem(
+                _("Consent ledger"),
+                reverse("wa_consent_admin:ledger"),
+                name="wa-consent-ledger",
+                icon_name="clipboard-list",
+                order=100,
+                allowed=can_view_ledger,
+            ),
+            PermissionMenuItem(
+                _("Templates"),
+                reverse("wa_consent_admin:templates"),
+                name="wa-consent-templates",
+                icon_name="doc-full",
+                order=200,
+                allowed=can_view_templates,
+            ),
+        ]
+    )
+    return SubmenuMenuItem(_("WhatsApp"), menu, name="whatsapp", icon_name="comment", order=850)
