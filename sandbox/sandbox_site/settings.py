@@ -226,6 +226,9 @@ DEFAULT_FROM_EMAIL = "shop@example.com"
 # --- Wagtail ----------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Sandbox Shop"
 WAGTAILADMIN_BASE_URL = "http://127.0.0.1:8000"
+# The admin makes no third-party requests either: no release check, no Gravatar avatars.
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "pdf", "txt", "xlsx"]
 

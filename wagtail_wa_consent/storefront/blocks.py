@@ -23,7 +23,7 @@ from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail import blocks
 from wagtail.fields import StreamField
-from wagtail.models import Page, Site
+from wagtail.models import Page
 
 from ..conf import get_setting
 from ..consent import hashing
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 SESSION_KEY = "wa_consent_opt_in"
 #: Query parameter of the redirect after a POST: the block whose state waits in the session.
 QUERY_PARAM = "wa_opt_in"
-_NO_SETTINGS_ATTR = "_wa_consent_no_site_settings"
 
 
 class WhatsAppOptInBlock(blocks.StructBlock):
@@ -140,36 +139,15 @@ def build_wording(value: Any, request: HttpRequest | None) -> OptInWording:
 
 
 def site_settings_for(request: HttpRequest) -> WhatsAppSettings | None:
-    """The site's WhatsApp settings with the privacy page, in one query per request; None when the
-    site has none (a page view never creates the row).
-
-    Cached where ``WhatsAppSettings.for_request`` looks, so the chat bubble and ``{{ settings }}``
-    lookups in templates reuse the row.
-    """
+    """The site's WhatsApp settings with the privacy page, in one query per request (shared with
+    the chat bubble); None when the site has none."""
     from .models import WhatsAppSettings
 
-    attr = WhatsAppSettings.get_cache_attr_name()
-    cached = getattr(request, attr, None)
-    if cached is not None or getattr(request, _NO_SETTINGS_ATTR, False):
-        return cached
-    site = Site.find_for_request(request)
-    queryset = WhatsAppSettings.base_queryset().select_related("privacy_page")
-    instance = queryset.filter(site=site).first() if site is not None else None
-    if instance is None:
-        # Remember the miss on our own attribute: for_request would create the row if it saw None.
-        setattr(request, _NO_SETTINGS_ATTR, True)
-        return None
-    instance._request = request  # as for_request does: page URLs reuse the request's caches
-    setattr(request, attr, instance)
-    return instance
+    return WhatsAppSettings.for_request_if_saved(request)
 
 
 def _privacy_url(site_settings: WhatsAppSettings | None, request: HttpRequest | None) -> str:
-    # Only the page chosen in the settings: scanning the tree for one would cost queries per render.
-    page = site_settings.privacy_page if site_settings is not None and site_settings.privacy_page_id else None
-    if page is None or not page.live:
-        return ""
-    return page.get_full_url(request) or ""
+    return site_settings.privacy_url(request, absolute=True) if site_settings is not None else ""
 
 
 # --- Finding the block on the live page ----------------------------------------------------

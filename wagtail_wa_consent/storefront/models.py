@@ -6,15 +6,19 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+from wagtail.models import Site
 
 from ..conf import get_setting
 from ..consent.enums import Category
 from ..exceptions import InvalidPhoneNumber
 from ..phone import normalise_phone
 
+#: Marks a request whose site has no saved settings, so the lookup is not repeated.
+_NO_ROW_ATTR = "_wa_consent_no_site_settings"
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -115,8 +119,38 @@ class WhatsAppSettings(BaseSiteSetting):
         ),
     ]
 
+    #: The privacy page comes with the row: the block and the bubble link it on every page.
+    select_related = ["privacy_page"]
+
     class Meta:
         verbose_name = _("WhatsApp")
+
+    @classmethod
+    def for_request_if_saved(cls, request: HttpRequest) -> WhatsAppSettings | None:
+        """The settings of the request's site in at most one query, cached where ``for_request``
+        looks (so templates' ``settings`` lookups reuse it); None, and no row created, when the
+        site never saved them (``for_request`` would create one on a page view)."""
+        attr = cls.get_cache_attr_name()
+        cached = getattr(request, attr, None)
+        if cached is not None or getattr(request, _NO_ROW_ATTR, False):
+            return cached
+        site = Site.find_for_request(request)
+        # [:1] instead of first(): site is unique, and no ORDER BY is cheaper to compile.
+        row = next(iter(cls.base_queryset().filter(site=site)[:1]), None) if site is not None else None
+        if row is None:
+            setattr(request, _NO_ROW_ATTR, True)
+            return None
+        row._request = request  # as for_request does: page URLs reuse the request's caches
+        setattr(request, attr, row)
+        return row
+
+    def privacy_url(self, request: HttpRequest | None = None, *, absolute: bool = False) -> str:
+        """URL of the privacy page chosen here, if it is live ("" otherwise). Only the chosen page:
+        searching the page tree would cost queries on every page view."""
+        page = self.privacy_page
+        if page is None or not page.live:
+            return ""
+        return (page.get_full_url(request) if absolute else page.get_url(request)) or ""
 
     def clean(self) -> None:
         super().clean()

@@ -25,6 +25,7 @@ from ..messaging.models import (
 )
 from ..messaging.outbox import enqueue_text
 from ..messaging.window import record_inbound
+from ..storefront.bubble_confirm import confirm_from_inbound  # chat bubble hook
 from . import events as ev
 from .keywords import KeywordIntent
 
@@ -85,6 +86,10 @@ def on_inbound(event: ev.InboundMessage) -> None:
     action = _KEYWORD_ACTIONS.get(event.keyword) if event.keyword else None
     if action is not None:
         action(contact, event)
+    # --- chat bubble hook: only a message that is no keyword (STOP and its kin always win) can
+    # confirm the sender's own pending chat-bubble opt-in by its reference (storefront/bubble_confirm).
+    elif event.text:
+        confirm_from_inbound(contact, event)
 
 
 def _evidence(event: ev.InboundMessage, action: str) -> Evidence:
