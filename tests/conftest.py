@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from wagtail_wa_consent.consent.evidence import Evidence
@@ -59,3 +61,24 @@ def wa_settings(**changes):
     from django.test import override_settings
 
     return override_settings(WAGTAIL_WA_CONSENT={**settings.WAGTAIL_WA_CONSENT, **changes})
+
+
+#: Debian's Chromium as Playwright drives it here (its own browser download is not available).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Every browser test (marker ``e2e``) runs in Debian's headless ``chromium``."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed: run ./scripts/test, which installs it")
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -54,13 +53,6 @@ urlpatterns = [
     path("whatsapp/", include("wagtail_wa_consent.urls")),
     path("shop/", shop_page),
 ]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "Debian's chromium is needed (./scripts/test installs it)"
-    return {**browser_type_launch_args, "executable_path": executable, "args": ["--headless", "--no-sandbox"]}
 
 
 def default_site() -> Site:
