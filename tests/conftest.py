@@ -20,10 +20,15 @@ def _clear_locmem_outbox():
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_caches():
+    """Rate-limit counters, and Wagtail's cached site root paths (a previous test's sites were
+    rolled back, their cached hostnames were not)."""
+    from django.core.cache import cache
+
     from wagtail_wa_consent.messaging import ratelimit
 
     ratelimit.reset()
+    cache.clear()
     yield
 
 
@@ -82,3 +87,23 @@ def browser_type_launch_args(browser_type_launch_args):
     if path is None:
         raise RuntimeError("Debian's chromium is not installed: run ./scripts/test, which installs it")
     return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}
+
+
+def ensure_wagtail_baseline():
+    """What Wagtail's migrations create and a transactional test's flush removes: the default
+    locale, the root collection and the root page. Returns the root page.
+
+    Django restores the migrations' data for ``serialized_rollback`` tests from an attribute of
+    the database connection, but under Playwright's event loop ``connections`` hands out another
+    connection object without it, so browser tests call this instead.
+    """
+    from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils.translation import get_supported_language_variant
+    from wagtail.models import Collection, Locale, Page
+
+    ContentType.objects.clear_cache()  # the flush re-created the content types with new ids
+    Locale.objects.get_or_create(language_code=get_supported_language_variant(settings.LANGUAGE_CODE))
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
+    return Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))

@@ -15,10 +15,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template import Context, Template
 from django.urls import include, path
 from django.utils import translation
-from wagtail.models import Locale, Page, Site
+from wagtail.models import Page, Site
 
 from wagtail_wa_consent.consent.models import ConsentState
 from wagtail_wa_consent.storefront.models import WhatsAppSettings
+
+from ..conftest import ensure_wagtail_baseline
 
 # Playwright's sync API runs an event loop in this thread; the test's ORM calls stay synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -60,9 +62,7 @@ def default_site() -> Site:
     if site is not None:
         return site
     # A transactional test before this one flushed what the migrations created.
-    Locale.objects.get_or_create(language_code="en")
-    root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
-    home = root.add_child(instance=Page(title="Home", slug="home"))
+    home = ensure_wagtail_baseline().add_child(instance=Page(title="Home", slug="home"))
     return Site.objects.create(hostname="localhost", port=80, root_page=home, is_default_site=True)
 
 

@@ -23,7 +23,9 @@ SIMULATOR = "wagtail_wa_consent.simulator.backend.SimulatorBackend"
 @pytest.fixture
 def demo(transactional_db, live_server) -> Iterator[str]:
     """The sandbox's demo shop, sending to the simulator; yields the live server's URL."""
-    from ..conftest import wa_settings
+    from ..conftest import ensure_wagtail_baseline, wa_settings
+
+    ensure_wagtail_baseline()
 
     with wa_settings(BACKEND=SIMULATOR, APP_SECRET="e2e-app-secret", OPT_IN_MIN_RESPONSE_SECONDS=0):
         call_command("sandbox_demo_data", verbosity=0)
