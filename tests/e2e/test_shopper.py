@@ -15,6 +15,8 @@ from wagtail_wa_consent.consent.models import Contact
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 NUMBER = "+4915123456789"
+#: "Get updates on WhatsApp" in the shipped Arabic catalogue.
+ARABIC_HEADING = "احصل على التحديثات عبر واتساب"
 DIGITS = NUMBER.lstrip("+")
 
 
@@ -100,4 +102,7 @@ def test_the_arabic_page_reads_right_to_left(page: Page, demo, shot, offline):
     expect(html).to_have_attribute("dir", "rtl")
     form = page.locator("form.wa-opt-in__form")
     assert form.evaluate("el => getComputedStyle(el).direction") == "rtl"
+    # The demo page's editor left the heading empty: the plugin's Arabic default is shown.
+    expect(page.locator("section.wa-opt-in h2")).to_have_text(ARABIC_HEADING)
+    expect(page.locator("#wa-bubble")).to_have_attribute("dir", "rtl")
     shot("01-arabic-opt-in")

@@ -28,7 +28,7 @@ from wagtail.models import Page
 from ..conf import get_setting
 from ..consent import hashing
 from ..consent.enums import Category
-from .forms import HONEYPOT_FIELD, OptInForm, default_region, sign_token
+from .forms import HONEYPOT_FIELD, OptInForm, country_options_html, default_region, sign_token
 from .wording import category_labels, default_opt_in_text
 
 if TYPE_CHECKING:
@@ -199,6 +199,11 @@ class OptInRender:
     sent: bool = False
     focus_id: str = ""
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def country_options(self) -> str:
+        """The country select's options, with the shopper's (or the default) country selected."""
+        return country_options_html(get_language(), str(self.form["country"].value() or ""))
 
     @property
     def available(self) -> bool:

@@ -93,7 +93,7 @@ WHATSAPP_BODY = [
     (
         "whatsapp_opt_in",
         {
-            "heading": "Get updates on WhatsApp",
+            "heading": "",  # the plugin's default, translated into the page's language
             "intro": "",  # the plugin's default text: business, WhatsApp, privacy policy
             "categories": ["marketing", "transactional"],
             "button_label": "",
