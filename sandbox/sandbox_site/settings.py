@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "home",  # site apps first, so their templates win
     "wagtail_wa_consent",  # before oscar.* so its oscar/... template overrides win
     "wagtail_wa_consent.simulator",  # the local WhatsApp stand-in (never in production)
+    "wagtail_wa_consent.orders",  # Oscar order events as WhatsApp templates
+    "wagtail_wa_consent.campaigns",  # marketing campaigns
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -1,0 +1,1 @@
+"""Marketing campaigns to consenting contacts (install ``wagtail_wa_consent.campaigns``)."""

@@ -1,0 +1,1 @@
+"""Oscar order events sent as approved WhatsApp templates (install ``wagtail_wa_consent.orders``)."""
