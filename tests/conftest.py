@@ -54,6 +54,27 @@ def yes_evidence() -> Evidence:
 
 
 @pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Post a Meta-shaped webhook body through the real ingest path, signed with the test secret,
+    and run what it queues after commit."""
+    import json
+
+    from wagtail_wa_consent.webhooks.ingest import ingest
+    from wagtail_wa_consent.webhooks.signature import sign
+
+    from .messaging.helpers import APP_SECRET
+
+    def _deliver(payload):
+        body = json.dumps(payload).encode()
+        with django_capture_on_commit_callbacks(execute=True):
+            result = ingest(body, sign(body, APP_SECRET))
+        assert result.status == 200
+        return result
+
+    return _deliver
+
+
+@pytest.fixture
 def contact(db):
     from wagtail_wa_consent.consent.service import get_or_create_contact
 

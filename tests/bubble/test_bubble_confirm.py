@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,27 +10,13 @@ from django.utils import timezone
 from wagtail_wa_consent.consent.gate import can_send
 from wagtail_wa_consent.consent.models import ConsentEvent, ConsentState, Contact
 from wagtail_wa_consent.messaging.backends import locmem
-from wagtail_wa_consent.webhooks.ingest import ingest
-from wagtail_wa_consent.webhooks.signature import sign
 
-from ..messaging.helpers import APP_SECRET, envelope, text_message
+from ..messaging.helpers import envelope, text_message
 from .test_bubble import PHONE, bubble_on, post, reference_from  # noqa: F401 (bubble_on is a fixture)
 
 pytestmark = pytest.mark.django_db
 SENDER = PHONE.lstrip("+")
 OTHER = "4915198765432"
-
-
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    def _deliver(payload):
-        body = json.dumps(payload).encode()
-        with django_capture_on_commit_callbacks(execute=True):
-            result = ingest(body, sign(body, APP_SECRET))
-        assert result.status == 200
-        return result
-
-    return _deliver
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from wagtail_wa_consent import signals
@@ -14,11 +12,8 @@ from wagtail_wa_consent.messaging.backends import locmem
 from wagtail_wa_consent.messaging.double_opt_in import request_double_opt_in
 from wagtail_wa_consent.messaging.models import InboundMessage, MessageTemplate, OutboundMessage
 from wagtail_wa_consent.messaging.outbox import enqueue_template
-from wagtail_wa_consent.webhooks.ingest import ingest
-from wagtail_wa_consent.webhooks.signature import sign
 
 from ..messaging.helpers import (
-    APP_SECRET,
     WEB,
     button_reply,
     consenting,
@@ -34,18 +29,6 @@ from ..messaging.helpers import (
 pytestmark = pytest.mark.django_db
 PHONE = "4915123456789"
 E164 = "+" + PHONE
-
-
-@pytest.fixture
-def deliver(django_capture_on_commit_callbacks):
-    def _deliver(payload):
-        body = json.dumps(payload).encode()
-        with django_capture_on_commit_callbacks(execute=True):
-            result = ingest(body, sign(body, APP_SECRET))
-        assert result.status == 200
-        return result
-
-    return _deliver
 
 
 @pytest.fixture
