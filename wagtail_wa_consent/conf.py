@@ -95,6 +95,14 @@ DEFAULTS: dict[str, Any] = {
     # Consent proof outlives the consent by this many days: three years, the usual limitation
     # period for claims that consent has to answer (section 195 BGB).
     "CONSENT_PROOF_RETENTION_DAYS": 3 * 365,
+    # --- Campaigns ---
+    # At most CAMPAIGN_FREQUENCY_CAP marketing messages per contact per CAMPAIGN_FREQUENCY_DAYS
+    # (None: no cap); no campaign message between the quiet hours (start, end) of the
+    # recipient's local time (None: none); rows written per chunk while queueing.
+    "CAMPAIGN_FREQUENCY_CAP": 2,
+    "CAMPAIGN_FREQUENCY_DAYS": 7,
+    "CAMPAIGN_QUIET_HOURS": (21, 9),
+    "CAMPAIGN_CHUNK_SIZE": 5000,
 }
 
 #: Settings read from the environment when the dict does not set them. Secrets belong here only.

@@ -277,6 +277,8 @@ CELERY_BEAT_SCHEDULE = {
     "wa-sweep-outbox": {"task": "wagtail_wa_consent.sweep_outbox", "schedule": 60.0},
     "wa-sync-templates": {"task": "wagtail_wa_consent.sync_templates", "schedule": 6 * 3600.0},
     "wa-simulator-flush": {"task": "wagtail_wa_consent.simulator.flush_webhooks", "schedule": 30.0},
+    # Starts scheduled campaigns whose time has come, and marks finished ones done.
+    "wa-start-campaigns": {"task": "wagtail_wa_consent.start_due_campaigns", "schedule": 60.0},
 }
 
 # Shared cache for the WhatsApp rate limits: Redis when REDIS_CACHE_URL is set (needed as soon as

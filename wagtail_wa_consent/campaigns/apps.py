@@ -13,3 +13,6 @@ class CampaignsConfig(AppConfig):
     label = "wa_campaigns"
     verbose_name = _("WhatsApp campaigns")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import tasks  # noqa: F401  (registers the Celery tasks)
