@@ -13,3 +13,8 @@ class OrdersConfig(AppConfig):
     label = "wa_orders"
     verbose_name = _("WhatsApp order notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()
