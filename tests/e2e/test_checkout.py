@@ -1,5 +1,6 @@
 """A guest buys in the sandbox in a real browser: with both WhatsApp boxes ticked the simulator
-phone shows the order confirmation with the order number and total; unticked, nothing is sent."""
+phone shows the order confirmation with the order number and total; unticked, nothing is sent; a
+STOP typed on the phone before shipping stops the shipping message."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from wagtail_wa_consent.orders.models import NotificationRule
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 Order = get_model("order", "Order")
+ShippingEvent = get_model("order", "ShippingEvent")
+ShippingEventType = get_model("order", "ShippingEventType")
 Product = get_model("catalogue", "Product")
 NUMBER = "+4915123456789"
 DIGITS = NUMBER.lstrip("+")
@@ -22,15 +25,8 @@ DIGITS = NUMBER.lstrip("+")
 
 @pytest.fixture
 def placed_rule(demo) -> str:
-    NotificationRule.objects.get_or_create(
-        event="placed",
-        match="",
-        defaults={
-            "template_name": "order_confirmation",
-            "language": "en",
-            "parameters": ["customer_name", "order_number", "total"],
-        },
-    )
+    """The demo data's notification rules (order confirmation, status, shipping) are in place."""
+    assert NotificationRule.objects.filter(event__in=["placed", "shipping"]).count() == 2
     return demo
 
 
@@ -92,4 +88,17 @@ def test_guest_checkout_sends_the_confirmation_only_when_ticked(page: Page, plac
     expect(chat).to_contain_text(message.parameters[2])  # the total with its currency
     expect(chat).to_contain_text(f"{order.total_incl_tax:.2f}")
     shot("03-phone")
+
+    # The shopper types STOP before the parcel leaves: the shipping message must not go out.
+    page.locator("#composer-text").fill("STOP")
+    page.locator("form.composer button[type=submit]").click()
+    assert service.current_status(contact, "transactional") == "unsubscribed"
+    shot("04-stop-on-phone")
+    shipped = ShippingEventType.objects.get_or_create(name="Shipped")[0]
+    ShippingEvent.objects.create(order=order, event_type=shipped, notes="TRK123")  # the merchant ships
+    shipping = OutboundMessage.objects.get(idempotency_key=f"order:{order.number}:shipping:shipped")
+    assert (shipping.status, shipping.reason) == ("denied", "withdrawn")
+    page.goto(f"{placed_rule}/wa-simulator/phone/{DIGITS}/")
+    expect(page.locator("body")).not_to_contain_text("is on its way")
+    shot("05-no-shipping-message")
     assert offline == []
