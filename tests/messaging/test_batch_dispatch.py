@@ -129,6 +129,20 @@ def test_network_backends_send_a_batch_concurrently(order_template):
     assert len({m.wamid for m in done}) == 16
 
 
+@wa_settings(BACKEND=CONCURRENT, DISPATCH_CONCURRENCY=8, PAIR_LIMIT=10)
+def test_one_recipients_messages_are_sent_in_queue_order_never_in_parallel(order_template):
+    SlowConcurrentBackend.most_in_flight = 0
+    first, second = people(2)
+    messages = queue([first, second, first, second, first, second], prefix="m")
+    dispatch_batch([m.pk for m in messages])
+    sent = [(p["to"], p["biz_opaque_callback_data"]) for p in locmem.outbox]
+    for contact in (first, second):
+        keys = [key for to, key in sent if to == contact.phone_e164.lstrip("+")]
+        expected = [m.idempotency_key for m in messages if m.contact_id == contact.pk]
+        assert keys == expected  # in the order they were queued
+    assert SlowConcurrentBackend.most_in_flight == 2  # one per recipient at a time
+
+
 @wa_settings(BACKEND="tests.messaging.test_batch_dispatch.BrokenBackend")
 def test_a_backend_bug_surfaces_after_every_other_send_is_recorded(order_template):
     messages = queue(people(3))

@@ -113,11 +113,17 @@ def _send_all(backend, messages: list[OutboundMessage]) -> list[tuple[OutboundMe
         except Exception as error:  # recorded per message by the caller
             return message, error
 
-    workers = min(len(messages), int(get_setting("DISPATCH_CONCURRENCY")))
+    # One recipient's messages go one after the other, in queue order (an order confirmation
+    # before its shipping notice); different recipients' messages go in parallel.
+    per_recipient: dict[int, list[OutboundMessage]] = {}
+    for message in messages:
+        per_recipient.setdefault(message.contact_id, []).append(message)
+    workers = min(len(per_recipient), int(get_setting("DISPATCH_CONCURRENCY")))
     if workers <= 1 or not getattr(backend, "concurrent_sends", False):
         return [send(message) for message in messages]
     with ThreadPoolExecutor(workers, thread_name_prefix="wa-send") as pool:
-        return list(pool.map(send, messages))
+        groups = pool.map(lambda group: [send(message) for message in group], per_recipient.values())
+        return [outcome for group in groups for outcome in group]
 
 
 def _record_sent(sent: list[tuple[OutboundMessage, str]]) -> None:
