@@ -4,8 +4,6 @@ duplicate one (issue 5)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db import transaction
 from django.test import RequestFactory
@@ -16,11 +14,9 @@ from wagtail_wa_consent.messaging.models import OutboundMessage
 from wagtail_wa_consent.orders.checkout import FIELD_ORDER_UPDATES, store_choice
 from wagtail_wa_consent.orders.models import CheckoutChoice, NotificationRule, OrderSubscription
 from wagtail_wa_consent.orders.notify import event_key
-from wagtail_wa_consent.simulator.models import SimMessage
 from wagtail_wa_consent.simulator.seed import copy_to_registry
 
-from .conftest import reset_broker_connections
-from .test_exactly_once import _assert_exactly_once, _settle, _wait_until
+from .scenarios import survive_a_broker_outage, survive_a_killed_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -99,28 +95,10 @@ def test_worker_killed_mid_batch_of_real_orders(worker_factory):
     keys = _place_orders(40)  # the tasks wait in Redis: placing real orders is slower than sending
     assert all(key.startswith("order:") and key.endswith(":placed") for key in keys)
     _assert_parameters(keys)
-    worker = worker_factory()
-    assert _wait_until(lambda: SimMessage.objects.filter(direction="out").count() >= 5, 60)
-    worker.kill()
-    sent_before_kill = SimMessage.objects.filter(direction="out").count()
-    assert sent_before_kill < 40, "the worker finished before it could be killed; raise the batch size"
-    worker_factory()  # a new worker takes over the queue
-    _settle(keys)
-    _assert_exactly_once(keys)
+    survive_a_killed_worker(worker_factory, keys, kill_after=5)
 
 
 def test_broker_down_while_real_orders_are_placed(worker_factory, celery_broker):
     _setup_shop()
-    celery_broker.stop()
-    started = time.monotonic()
-    keys = _place_orders(10)  # the order transactions must not hang or fail on the broker
-    assert time.monotonic() - started < 30
-    assert OutboundMessage.objects.filter(idempotency_key__in=keys, status="queued").count() == 10
+    keys = survive_a_broker_outage(worker_factory, celery_broker, lambda: _place_orders(10))
     _assert_parameters(keys)
-    celery_broker.start()
-    from sandbox_site.celery import app
-
-    reset_broker_connections(app)
-    worker_factory()
-    _settle(keys)
-    _assert_exactly_once(keys)
