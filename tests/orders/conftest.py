@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from oscar.core.loading import get_model
 
+from wagtail_wa_consent.orders.defaults import placed_rule as default_placed_rule
 from wagtail_wa_consent.orders.models import NotificationRule
 from wagtail_wa_consent.simulator.seed import copy_to_registry
 
@@ -34,16 +35,8 @@ def shop(db) -> None:
 
 @pytest.fixture
 def placed_rule(shop) -> NotificationRule:
-    """The order confirmation rule, as the sandbox's demo data sets it up (made here if missing)."""
-    return NotificationRule.objects.update_or_create(
-        event="placed",
-        match="",
-        defaults={
-            "template_name": "order_confirmation",
-            "language": "en",
-            "parameters": ["customer_name", "order_number", "total"],
-        },
-    )[0]
+    """The order confirmation rule, as the sandbox's demo data sets it up."""
+    return default_placed_rule()
 
 
 def guest_checkout(client: Any, capture: Any, **boxes: str) -> Any:

@@ -18,6 +18,7 @@ from wagtail_wa_consent.consent.evidence import Evidence
 from wagtail_wa_consent.messaging import ratelimit
 from wagtail_wa_consent.messaging.backends import locmem
 from wagtail_wa_consent.messaging.models import MessageTemplate, OutboundMessage
+from wagtail_wa_consent.orders.defaults import placed_rule
 from wagtail_wa_consent.orders.models import NotificationRule, OrderSubscription
 from wagtail_wa_consent.orders.notify import event_key, notify
 from wagtail_wa_consent.orders.rendering import EventContext
@@ -180,15 +181,7 @@ EVENTS = [
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(st.sampled_from(EVENTS), min_size=1, max_size=15))
 def test_random_and_repeated_events_never_send_twice_per_key(rules, sequence):
-    NotificationRule.objects.get_or_create(
-        event="placed",
-        match="",
-        defaults={
-            "template_name": "order_confirmation",
-            "language": "en",
-            "parameters": ["customer_name", "order_number", "total"],
-        },
-    )
+    placed_rule()
     locmem.outbox.clear()
     ratelimit.reset()  # rolled-back examples reuse the contact's id
     try:

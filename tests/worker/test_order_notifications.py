@@ -12,7 +12,8 @@ from oscar.test.factories import create_basket, create_order
 
 from wagtail_wa_consent.messaging.models import OutboundMessage
 from wagtail_wa_consent.orders.checkout import FIELD_ORDER_UPDATES, store_choice
-from wagtail_wa_consent.orders.models import CheckoutChoice, NotificationRule, OrderSubscription
+from wagtail_wa_consent.orders.defaults import placed_rule
+from wagtail_wa_consent.orders.models import CheckoutChoice, OrderSubscription
 from wagtail_wa_consent.orders.notify import event_key
 from wagtail_wa_consent.simulator.seed import copy_to_registry
 
@@ -26,16 +27,7 @@ ShippingAddress = get_model("order", "ShippingAddress")
 
 def _setup_shop() -> None:
     copy_to_registry()
-    NotificationRule.objects.update_or_create(
-        event="placed",
-        match="",
-        defaults={
-            "template_name": "order_confirmation",
-            "language": "en",
-            "parameters": ["customer_name", "order_number", "total"],
-            "enabled": True,
-        },
-    )
+    placed_rule()
 
 
 def _phone(n: int) -> str:

@@ -23,7 +23,7 @@ from wagtail.models import Site as WagtailSite
 from wagtail.rich_text import RichText
 
 from home.models import HomePage, PrivacyPolicyPage, StandardPage
-from wagtail_wa_consent.orders.models import NotificationRule
+from wagtail_wa_consent.orders.defaults import install_default_rules
 from wagtail_wa_consent.pages.models import PreferenceCentrePage
 from wagtail_wa_consent.simulator.seed import copy_to_registry
 from wagtail_wa_consent.storefront.models import WhatsAppSettings
@@ -266,28 +266,7 @@ class Command(BaseCommand):
 
     def order_notifications(self) -> None:
         """Default rules: order confirmation, status updates and shipping with tracking."""
-        defaults = {
-            ("placed", ""): ("order_confirmation", ["customer_name", "order_number", "total"], ""),
-            ("status", ""): ("order_status_update", ["order_number", "status"], ""),
-            ("shipping", ""): (
-                "order_shipped",
-                ["customer_name", "order_number", "tracking_url"],
-                "https://track.example/{reference}",
-            ),
-        }
-        created = 0
-        for (event, match), (template, parameters, tracking) in defaults.items():
-            created += NotificationRule.objects.get_or_create(
-                event=event,
-                match=match,
-                defaults={
-                    "template_name": template,
-                    "language": "en",
-                    "parameters": parameters,
-                    "tracking_url": tracking,
-                },
-            )[1]
-        self.log(f"whatsapp: {created} order notification rules created")
+        self.log(f"whatsapp: {install_default_rules()} order notification rules created")
 
     def sites(self, home: HomePage) -> None:
         site = WagtailSite.objects.filter(is_default_site=True).first()
