@@ -92,6 +92,20 @@ DEFAULTS: dict[str, Any] = {
     # --- Retention, as the privacy section states it ---
     # Message contents and delivery statuses are kept this many days after the message.
     "MESSAGE_RETENTION_DAYS": 180,
+    # Inbound message texts and button payloads are blanked this many days after receipt.
+    "INBOUND_MESSAGE_RETENTION_DAYS": 90,
+    # Raw webhook bodies (they name numbers and texts) are blanked this many days after processing.
+    "WEBHOOK_BODY_RETENTION_DAYS": 30,
+    # A contact that never confirmed anything is erased this many days after its last request
+    # expired or was declined (None: keep).
+    "PENDING_OPT_IN_RETENTION_DAYS": 30,
+    # The number of a contact who withdrew everything is removed this many days later, unless an
+    # order of theirs is still open (None: keep).
+    "WITHDRAWN_CONTACT_RETENTION_DAYS": 90,
+    # A consent with no message sent for this many months is dormant (None: never);
+    # DORMANT_CONSENT_ACTION "reconfirm" asks the person again, "expire" withdraws it.
+    "DORMANT_CONSENT_MONTHS": 24,
+    "DORMANT_CONSENT_ACTION": "reconfirm",
     # Consent proof outlives the consent by this many days: three years, the usual limitation
     # period for claims that consent has to answer (section 195 BGB).
     "CONSENT_PROOF_RETENTION_DAYS": 3 * 365,

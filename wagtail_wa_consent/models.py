@@ -6,6 +6,8 @@ from .consent.models import (  # noqa: F401
     ConsentState,
     ConsentWording,
     Contact,
+    SuppressionEntry,
+    WordingSupersession,
 )
 from .messaging.models import (  # noqa: F401
     ChannelStatus,
@@ -15,4 +17,5 @@ from .messaging.models import (  # noqa: F401
     WebhookDelivery,
 )
 from .pages.models import PreferenceCentrePage  # noqa: F401
+from .rights.models import DataSubjectRequest, NumberChange  # noqa: F401
 from .storefront.models import WhatsAppSettings  # noqa: F401

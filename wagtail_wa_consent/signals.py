@@ -21,6 +21,15 @@ consent_declined = Signal()
 consent_withdrawn = Signal()
 #: A pending opt-in was not confirmed in time.
 consent_expired = Signal()
+#: A subscribed person was asked to confirm again (substantial wording change, dormant consent).
+consent_reconfirmation_requested = Signal()
+
+# --- Data-subject rights ---------------------------------------------------------------------
+# Sent with ``sender=Contact`` and ``contact`` after the contact's personal data was erased.
+contact_erased = Signal()
+# Sent with ``sender=DataSubjectRequest`` and ``request`` when a request is received or completed.
+data_request_received = Signal()
+data_request_completed = Signal()
 
 # --- Messaging -------------------------------------------------------------------------------
 # Sent with ``sender=ChannelStatus``, ``status`` (the ChannelStatus row) and ``error`` (the

@@ -19,6 +19,9 @@ class EventType(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
     EXPIRED = "expired", _("Expired")
     SUPPRESSED = "suppressed", _("Suppressed")
+    # A subscribed person is asked to agree again (the wording changed substantially, or the
+    # consent went dormant); the category waits like a fresh request until they answer.
+    RECONFIRM_REQUESTED = "reconfirm_requested", _("Asked to confirm again")
 
 
 class Status(models.TextChoices):
@@ -63,4 +66,8 @@ STATUS_AFTER_EVENT: dict[str, str] = {
     EventType.WITHDRAWN: Status.UNSUBSCRIBED,
     EventType.EXPIRED: Status.EXPIRED,
     EventType.SUPPRESSED: Status.SUPPRESSED,
+    EventType.RECONFIRM_REQUESTED: Status.PENDING,
 }
+
+#: Events that open a confirmation request with a deadline.
+REQUEST_EVENTS = frozenset({EventType.REQUESTED, EventType.RECONFIRM_REQUESTED})

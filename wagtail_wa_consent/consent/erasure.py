@@ -13,22 +13,26 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from .. import signals
 from ..messaging.models import InboundMessage, OutboundMessage, WebhookDelivery
-from . import service
+from . import service, suppression
 from .evidence import Evidence
 from .ledger import lock_contact
-from .models import ConsentEvidence, Contact
+from .models import ConsentEvidence, Contact, SuppressionEntry
 
 logger = logging.getLogger("wagtail_wa_consent.erasure")
 
 
-def erase_contact(contact: Contact, evidence: Evidence) -> Contact:
+def erase_contact(
+    contact: Contact, evidence: Evidence, *, reason: str = SuppressionEntry.Reason.ERASED
+) -> Contact:
     """Withdraw every category, then remove the contact's personal data, in one transaction.
 
     Args:
         contact: the contact to erase; erasing twice is harmless.
         evidence: how the erasure was asked for (source, user action); its IP address and user
             agent are recorded on the withdrawal and then erased with the rest.
+        reason: why the number goes on the suppression list (a SuppressionEntry.Reason).
 
     Returns:
         The erased contact (``phone_e164`` is ``None``, ``erased_at`` set).
@@ -49,6 +53,9 @@ def erase_contact(contact: Contact, evidence: Evidence) -> Contact:
         contact.language = ""
         contact.erased_at = contact.erased_at or timezone.now()
         contact.save()
+        # Only the keyed digest stays: an import can then never bring the number back.
+        suppression.suppress(contact.phone_digest, reason)
+        transaction.on_commit(lambda: signals.contact_erased.send(sender=Contact, contact=contact))
     logger.info("contact %s erased (%s raw webhook deliveries blanked)", contact.pk, raw)
     return contact
 

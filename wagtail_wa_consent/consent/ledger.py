@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..conf import get_setting
 from . import hashing
-from .enums import STATUS_AFTER_EVENT, EventType
+from .enums import REQUEST_EVENTS, STATUS_AFTER_EVENT
 from .evidence import Evidence
 from .models import ConsentEvent, ConsentEvidence, ConsentState, ConsentWording, Contact
 
@@ -80,7 +80,7 @@ def append_event(
 
 def _update_state(contact: Contact, event: ConsentEvent) -> None:
     expires_at = None
-    if event.event_type == EventType.REQUESTED:
+    if event.event_type in REQUEST_EVENTS:
         expires_at = event.occurred_at + timedelta(days=get_setting("DOUBLE_OPT_IN_EXPIRY_DAYS"))
     ConsentState.objects.update_or_create(
         contact=contact,

@@ -48,6 +48,8 @@ class Contact(models.Model):
         permissions = [
             ("view_phone_number", _("Can see WhatsApp phone numbers")),
             ("view_ledger", _("Can see the WhatsApp consent ledger")),
+            ("import_contacts", _("Can import existing WhatsApp opt-ins")),
+            ("request_reconfirmation", _("Can ask contacts to confirm their consent again")),
         ]
 
     def __str__(self) -> str:
@@ -237,3 +239,51 @@ class ConsentState(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.contact_id} {self.category}: {self.status}"
+
+
+class SuppressionEntry(models.Model):
+    """A keyed digest of a number that imports and admins may not add back (see suppression.py)."""
+
+    class Reason(models.TextChoices):
+        ERASED = "erased", _("Data erased at the person's request")
+        RETENTION = "retention", _("Number removed by the retention policy")
+        REQUESTED = "requested", _("The person asked never to be contacted")
+
+    phone_digest = models.CharField(max_length=64, unique=True, editable=False)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(_("suppressed"))
+    lifted_at = models.DateTimeField(
+        _("lifted"), null=True, blank=True, help_text=_("When the person opted in again themselves.")
+    )
+
+    class Meta:
+        verbose_name = _("suppressed number")
+        verbose_name_plural = _("suppressed numbers")
+
+    def __str__(self) -> str:
+        return f"{self.phone_digest[:12]}… ({self.reason})"
+
+
+class WordingSupersession(models.Model):
+    """An editor marked a change of consent wording as substantial: consents given to ``wording``
+    may be asked to be confirmed again (minor edits record no row)."""
+
+    wording = models.OneToOneField(
+        ConsentWording, on_delete=models.PROTECT, related_name="supersession", verbose_name=_("old wording")
+    )
+    superseded_at = models.DateTimeField(_("superseded"))
+    page = models.ForeignKey(
+        "wagtailcore.Page", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    block_id = models.CharField(_("block"), max_length=64, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reconfirm_requested_at = models.DateTimeField(_("re-confirmation asked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("superseded consent wording")
+        verbose_name_plural = _("superseded consent wordings")
+
+    def __str__(self) -> str:
+        return str(self.wording)

@@ -18,8 +18,8 @@ from .. import signals
 from ..conf import get_setting
 from ..exceptions import ConsentTransitionError
 from ..phone import normalise_phone
-from . import hashing
-from .enums import Category, EventType, OptInLevel, Status
+from . import hashing, suppression
+from .enums import Category, EventType, OptInLevel, Source, Status
 from .evidence import Evidence
 from .ledger import append_event, lock_contact
 from .models import ConsentEvent, ConsentState, Contact
@@ -90,7 +90,11 @@ def confirm(
         ConsentTransitionError: nothing pending (``not_pending``) or the request expired (``expired``).
     """
     evidence.require_action()
-    return _answer(contact, evidence, categories, EventType.CONFIRMED, signals.consent_confirmed)
+    events = _answer(contact, evidence, categories, EventType.CONFIRMED, signals.consent_confirmed)
+    if events:
+        # The owner of the number opted in again themselves: imports may use it again.
+        suppression.lift(contact.phone_digest)
+    return events
 
 
 def decline(
@@ -122,8 +126,30 @@ def grant_single_opt_in(
             for c in _validated(categories)
             if check_single_opt_in(current_status(contact, c))
         ]
+        if events and evidence.source not in (Source.IMPORT, Source.ADMIN):
+            suppression.lift(contact.phone_digest)
     _send_on_commit(signals.consent_given, contact, events)
     return events
+
+
+def request_reconfirmation(
+    contact: Contact, categories: Iterable[str] | None, evidence: Evidence
+) -> list[ConsentEvent]:
+    """Ask a subscribed person to agree again (to a substantially changed wording, or after
+    a dormant period). Each subscribed category of ``categories`` (all when ``None``) becomes
+    pending until the person answers Yes, and expires like any request when they do not.
+
+    ``evidence`` carries the wording they are now asked to agree to and who asked (an admin or
+    the retention task); it is not a consent, so no action of the person is required.
+
+    Raises:
+        MissingEvidence: no wording or language.
+    """
+    evidence.require_wording()
+    cats = enabled_categories() if categories is None else _validated(categories)
+    return _apply(
+        contact, cats, EventType.RECONFIRM_REQUESTED, evidence, signals.consent_reconfirmation_requested
+    )
 
 
 def withdraw(
@@ -248,5 +274,6 @@ __all__ = [
     "get_or_create_contact",
     "grant_single_opt_in",
     "request_opt_in",
+    "request_reconfirmation",
     "withdraw",
 ]

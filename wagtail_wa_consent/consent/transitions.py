@@ -5,6 +5,7 @@
     pending --(expiry days pass)--> expired
     any state --withdraw--> unsubscribed
     any state but subscribed --single opt-in (checkout, import)--> subscribed (single / unknown)
+    subscribed --reconfirm request (wording changed, dormant)--> pending
     (a single opt-in is a fresh, explicit act of the person, so it may follow a withdrawal)
 
 A withdrawn, declined or expired consent is never revived by a confirmation: it needs a fresh request.
@@ -53,6 +54,9 @@ def check_transition(status: str, event_type: str, *, overdue: bool = False) -> 
         return status != Status.UNSUBSCRIBED
     if event_type == EventType.SUPPRESSED:
         return status != Status.SUPPRESSED
+    if event_type == EventType.RECONFIRM_REQUESTED:
+        # Only a standing consent can be asked again; anything else needs a fresh opt-in.
+        return status == Status.SUBSCRIBED
     raise ValueError(f"Unknown event type {event_type!r}")
 
 

@@ -59,3 +59,13 @@ def _buttons(categories: list[str]) -> dict:
             ]
         },
     }
+
+
+def request_reconfirmation(
+    contact: Contact, categories: Iterable[str] | None, evidence: Evidence
+) -> tuple[list[ConsentEvent], OutboundMessage | None]:
+    """Ask a subscribed person to confirm again, with the same Yes / No question."""
+    with transaction.atomic():
+        events = service.request_reconfirmation(contact, categories, evidence)
+        message = send_confirmation_request(contact, events, language=evidence.language) if events else None
+    return events, message

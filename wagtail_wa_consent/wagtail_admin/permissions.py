@@ -23,9 +23,17 @@ VIEW_TEMPLATES = f"{APP_LABEL}.view_messagetemplate"
 #: Run "Sync now" (it rewrites the registry from Meta's list).
 SYNC_TEMPLATES = f"{APP_LABEL}.change_messagetemplate"
 
+#: Upload a CSV of existing opt-ins (dry run and import).
+IMPORT_CONTACTS = f"{APP_LABEL}.import_contacts"
+#: See superseded wordings and ask their contacts to confirm again.
+REQUEST_RECONFIRMATION = f"{APP_LABEL}.request_reconfirmation"
+#: Work the data-subject request queue (export, erase, rectify, close).
+HANDLE_DATA_REQUESTS = f"{APP_LABEL}.handle_datasubjectrequest"
+
 #: Codenames offered in Wagtail's group editor, by model.
 REGISTERED_CODENAMES: dict[str, tuple[str, ...]] = {
-    "contact": ("view_ledger", "view_phone_number"),
+    "contact": ("view_ledger", "view_phone_number", "import_contacts", "request_reconfirmation"),
+    "datasubjectrequest": ("handle_datasubjectrequest",),
     "messagetemplate": ("view_messagetemplate", "change_messagetemplate"),
 }
 
@@ -45,6 +53,18 @@ def can_sync_templates(user: Any) -> bool:
 def can_view_templates(user: Any) -> bool:
     # Whoever may sync the list may also read it.
     return bool(user.has_perm(VIEW_TEMPLATES)) or can_sync_templates(user)
+
+
+def can_import_contacts(user: Any) -> bool:
+    return bool(user.has_perm(IMPORT_CONTACTS))
+
+
+def can_request_reconfirmation(user: Any) -> bool:
+    return bool(user.has_perm(REQUEST_RECONFIRMATION))
+
+
+def can_handle_data_requests(user: Any) -> bool:
+    return bool(user.has_perm(HANDLE_DATA_REQUESTS))
 
 
 def registered_permissions() -> QuerySet[Permission]:

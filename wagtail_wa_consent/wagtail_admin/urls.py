@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from .reports import LedgerReportView
 from .views import ContactTimelineView, SyncTemplatesView, TemplateRegistryView
@@ -16,4 +16,7 @@ urlpatterns = [
     path("templates/", TemplateRegistryView.as_view(), name="templates"),
     path("templates/results/", TemplateRegistryView.as_view(results_only=True), name="templates_results"),
     path("templates/sync/", SyncTemplatesView.as_view(), name="templates_sync"),
+    path("requests/", include("wagtail_wa_consent.rights.admin_urls")),
+    path("import/", include("wagtail_wa_consent.imports.admin_urls")),
+    path("wordings/", include("wagtail_wa_consent.wagtail_admin.reconfirm_urls")),
 ]
