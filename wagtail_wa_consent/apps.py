@@ -13,3 +13,4 @@ class WaConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, conf  # noqa: F401  (registers checks and the settings reload hook)
+        from .storefront import wording_changes  # noqa: F401  (connects the page_published receiver)

@@ -61,3 +61,11 @@ def sync_templates() -> int:
     from .messaging.templates import sync_templates as sync
 
     return sync()
+
+
+@shared_task(name="wagtail_wa_consent.request_reconfirmations", ignore_result=True)
+def request_reconfirmations(supersession_ids: list[int], user_id: int | None = None) -> int:
+    """Ask the contacts whose consent rests on superseded wordings to confirm the current one."""
+    from .storefront.wording_changes import request_reconfirmations as ask
+
+    return ask(supersession_ids, user_id)

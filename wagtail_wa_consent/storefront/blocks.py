@@ -65,6 +65,16 @@ class WhatsAppOptInBlock(blocks.StructBlock):
     button_label = blocks.CharBlock(
         label=_("Button label"), required=False, max_length=60, help_text=_("Empty: “Send confirmation”.")
     )
+    substantial_change = blocks.BooleanBlock(
+        label=_("This change is substantial"),
+        required=False,
+        help_text=_(
+            "Tick it when your edit changes what people agree to (new kinds of messages, another "
+            "business, another purpose). When you publish, people who agreed to the earlier text can "
+            "be asked to confirm again (in the WhatsApp menu, under Consent wordings). Leave it "
+            "unticked for typo fixes."
+        ),
+    )
 
     class Meta:
         icon = "comment"

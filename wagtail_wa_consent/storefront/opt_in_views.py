@@ -44,6 +44,7 @@ from .blocks import (
     first_error_id,
 )
 from .forms import HONEYPOT_FIELD, OptInForm, read_token
+from .wording_changes import block_reference
 
 logger = logging.getLogger("wagtail_wa_consent.storefront")
 
@@ -145,6 +146,8 @@ def record(
         language=wording.language,
         policy_revision=policy_revision(Site.find_for_request(request)),
         page_url=target.page.get_full_url(request) or "",
+        # Names the block, so a later substantial change of its wording finds these consents.
+        reference=block_reference(target.page.pk, target.block_id),
     )
     with transaction.atomic():
         # No user= here: linking a logged-in account to a number it has not yet proven to own

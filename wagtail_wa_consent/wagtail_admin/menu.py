@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from .permissions import can_view_ledger, can_view_templates
+from .permissions import can_request_reconfirmation, can_view_ledger, can_view_templates
 
 
 class PermissionMenuItem(MenuItem):
@@ -43,6 +43,14 @@ def whatsapp_menu_item() -> SubmenuMenuItem:
                 icon_name="doc-full",
                 order=200,
                 allowed=can_view_templates,
+            ),
+            PermissionMenuItem(
+                _("Consent wordings"),
+                reverse("wa_consent_admin:wording_changes"),
+                name="wa-consent-wordings",
+                icon_name="doc-full-inverse",
+                order=250,
+                allowed=can_request_reconfirmation,
             ),
         ]
     )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from .reconfirm_views import ReconfirmView, WordingChangesView
+
+urlpatterns = [
+    path("", WordingChangesView.as_view(), name="wording_changes"),
+    path("<int:pk>/reconfirm/", ReconfirmView.as_view(), name="wording_reconfirm"),
+]
