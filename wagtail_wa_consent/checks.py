@@ -38,6 +38,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         *_cloud_api_credentials(),
         *_webhook_secret(),
         *_limits(),
+        *_retention(),
     ]
 
 
@@ -234,3 +235,81 @@ def _limits() -> list[Any]:
             )
         )
     return problems
+
+
+#: Retention periods: a whole number of days (months for DORMANT_CONSENT_MONTHS) or None (keep).
+RETENTION_PERIODS = (
+    "MESSAGE_RETENTION_DAYS",
+    "INBOUND_MESSAGE_RETENTION_DAYS",
+    "WEBHOOK_BODY_RETENTION_DAYS",
+    "PENDING_OPT_IN_RETENTION_DAYS",
+    "WITHDRAWN_CONTACT_RETENTION_DAYS",
+    "DORMANT_CONSENT_MONTHS",
+)
+
+
+def _retention() -> list[Any]:
+    problems = []
+    for name in RETENTION_PERIODS:
+        value = get_setting(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            problems.append(
+                Error(
+                    f"{_key(name)} must be a positive whole number or None, not {value!r}.",
+                    hint="None keeps the data (the rule is off).",
+                    id="wagtail_wa_consent.E010",
+                )
+            )
+    action = get_setting("DORMANT_CONSENT_ACTION")
+    if action not in ("reconfirm", "expire"):
+        problems.append(
+            Error(
+                f"{_key('DORMANT_CONSENT_ACTION')} is {action!r}.",
+                hint="Use 'reconfirm' (ask the person again) or 'expire' (withdraw the consent).",
+                id="wagtail_wa_consent.E010",
+            )
+        )
+    return [*problems, *_open_order_check()]
+
+
+def _open_order_check() -> list[Any]:
+    path = get_setting("RETENTION_OPEN_ORDER_CHECK")
+    check: Any = None
+    if path:
+        try:
+            check = import_string(path)
+        except (AttributeError, ImportError, TypeError, ValueError) as exc:
+            check = exc
+        if not callable(check):
+            return [
+                Error(
+                    f"{_key('RETENTION_OPEN_ORDER_CHECK')} is {path!r}, which is not an importable function.",
+                    hint="Use a dotted path to a function (contact) -> bool, or None for no check.",
+                    id="wagtail_wa_consent.E011",
+                )
+            ]
+    statuses = get_setting("RETENTION_FINAL_ORDER_STATUSES")
+    if statuses is not None and (
+        not isinstance(statuses, list | tuple | set | frozenset)
+        or not all(isinstance(s, str) for s in statuses)
+    ):
+        return [
+            Error(
+                f"{_key('RETENTION_FINAL_ORDER_STATUSES')} must be a list of order statuses or None, "
+                f"not {statuses!r}.",
+                id="wagtail_wa_consent.E011",
+            )
+        ]
+    from .orders.retention import final_order_statuses, has_open_order, order_model
+
+    if check is has_open_order and order_model() is not None and not final_order_statuses():
+        return [
+            Warning(
+                f"{_key('RETENTION_FINAL_ORDER_STATUSES')} is None and OSCAR_ORDER_STATUS_PIPELINE "
+                "has no final status, so every order counts as open.",
+                hint="Withdrawn contacts with an order are then never erased: list the statuses "
+                "of finished orders, e.g. ['Complete', 'Cancelled'].",
+                id="wagtail_wa_consent.W004",
+            )
+        ]
+    return []

@@ -106,6 +106,12 @@ DEFAULTS: dict[str, Any] = {
     # DORMANT_CONSENT_ACTION "reconfirm" asks the person again, "expire" withdraws it.
     "DORMANT_CONSENT_MONTHS": 24,
     "DORMANT_CONSENT_ACTION": "reconfirm",
+    # Dotted path of a function (contact) -> bool: True keeps a withdrawn contact's number because
+    # an order of theirs is still open (None: no check). The default asks django-oscar, if installed.
+    "RETENTION_OPEN_ORDER_CHECK": "wagtail_wa_consent.orders.retention.has_open_order",
+    # Oscar order statuses that are final (the order needs no more messages); None: the states of
+    # OSCAR_ORDER_STATUS_PIPELINE with no way onwards.
+    "RETENTION_FINAL_ORDER_STATUSES": None,
     # Consent proof outlives the consent by this many days: three years, the usual limitation
     # period for claims that consent has to answer (section 195 BGB).
     "CONSENT_PROOF_RETENTION_DAYS": 3 * 365,

@@ -55,6 +55,14 @@ def drain_webhooks() -> int:
     return drain()
 
 
+@shared_task(name="wagtail_wa_consent.apply_retention", ignore_result=True)
+def apply_retention() -> dict[str, int]:
+    """Periodic (daily): blank old message contents and remove numbers that are no longer needed."""
+    from .retention import apply
+
+    return apply().counts()
+
+
 @shared_task(name="wagtail_wa_consent.sync_templates", ignore_result=True)
 def sync_templates() -> int:
     """Periodic: refresh the template registry and the messaging-limit tier from Meta."""

@@ -24,7 +24,7 @@ logger = logging.getLogger("wagtail_wa_consent.erasure")
 
 
 def erase_contact(
-    contact: Contact, evidence: Evidence, *, reason: str = SuppressionEntry.Reason.ERASED
+    contact: Contact, evidence: Evidence, *, reason: str | None = SuppressionEntry.Reason.ERASED
 ) -> Contact:
     """Withdraw every category, then remove the contact's personal data, in one transaction.
 
@@ -32,7 +32,9 @@ def erase_contact(
         contact: the contact to erase; erasing twice is harmless.
         evidence: how the erasure was asked for (source, user action); its IP address and user
             agent are recorded on the withdrawal and then erased with the rest.
-        reason: why the number goes on the suppression list (a SuppressionEntry.Reason).
+        reason: why the number goes on the suppression list (a SuppressionEntry.Reason), or
+            ``None`` to leave the list alone (the retention task erasing a number whose owner
+            never asked for anything).
 
     Returns:
         The erased contact (``phone_e164`` is ``None``, ``erased_at`` set).
@@ -54,7 +56,8 @@ def erase_contact(
         contact.erased_at = contact.erased_at or timezone.now()
         contact.save()
         # Only the keyed digest stays: an import can then never bring the number back.
-        suppression.suppress(contact.phone_digest, reason)
+        if reason is not None:
+            suppression.suppress(contact.phone_digest, reason)
         transaction.on_commit(lambda: signals.contact_erased.send(sender=Contact, contact=contact))
     logger.info("contact %s erased (%s raw webhook deliveries blanked)", contact.pk, raw)
     return contact
