@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from .admin_views import ImportView
+
+urlpatterns = [
+    path("", ImportView.as_view(), name="import"),
+]
