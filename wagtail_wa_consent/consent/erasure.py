@@ -47,7 +47,7 @@ def erase_contact(
         ConsentEvidence.objects.filter(event__contact=contact).delete()
         OutboundMessage.objects.filter(contact=contact).update(parameters=[], content={})
         InboundMessage.objects.filter(contact=contact).update(text="", payload="")
-        raw = _blank_raw_webhooks(number)
+        raw = blank_raw_webhooks(number)
         contact.phone_e164 = None
         contact.wa_id = ""
         contact.bsuid = ""
@@ -63,7 +63,7 @@ def erase_contact(
     return contact
 
 
-def _blank_raw_webhooks(e164: str) -> int:
+def blank_raw_webhooks(e164: str) -> int:
     """Processed raw deliveries that name the number carry it and message texts in plain text.
 
     Their body is only needed until it is processed; the dedupe key stays, so Meta's retries are

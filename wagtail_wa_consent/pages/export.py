@@ -9,13 +9,15 @@ from django.utils import timezone
 
 from ..consent.models import ConsentEvent, ConsentEvidence, Contact
 from ..messaging.models import InboundMessage, OutboundMessage
+from ..rights.models import DataSubjectRequest, NumberChange
 
 #: Bumped when the export's shape changes, so readers can tell versions apart.
 EXPORT_FORMAT = "wagtail-wa-consent/export/v1"
 
 
 def export_contact(contact: Contact) -> dict[str, Any]:
-    """The contact, every consent event with its evidence and wording, and every message."""
+    """The contact, every consent event with its evidence and wording, every message, the
+    number changes (digests only) and the person's data-subject requests."""
     return {
         "format": EXPORT_FORMAT,
         "exported_at": _time(timezone.now()),
@@ -33,6 +35,8 @@ def export_contact(contact: Contact) -> dict[str, Any]:
         "consent_events": [_event(event) for event in _events(contact)],
         "outbound_messages": [_outbound(m) for m in _outbound_messages(contact)],
         "inbound_messages": [_inbound(m) for m in _inbound_messages(contact)],
+        "number_changes": [_number_change(change) for change in _number_changes(contact)],
+        "data_requests": [_data_request(request) for request in _data_requests(contact)],
     }
 
 
@@ -83,6 +87,8 @@ def _event(event: ConsentEvent) -> dict[str, Any]:
         "user_action": event.user_action,
         "recorded_by": event.actor,
         "whatsapp_message_id": event.confirming_message_id,
+        # The keyed digest of the number at the time: number_changes links it to today's number.
+        "number_digest": event.phone_digest,
         "ip_address_truncated": evidence.ip_address if evidence else None,
         "user_agent": evidence.user_agent if evidence else None,
         "hash": event.hash,
@@ -128,6 +134,38 @@ def _inbound(message: InboundMessage) -> dict[str, Any]:
         "keyword": message.keyword,
         "in_reply_to": message.context_message_id,
         "whatsapp_message_id": message.wamid,
+    }
+
+
+def _number_changes(contact: Contact):
+    return NumberChange.objects.filter(contact=contact).order_by("changed_at", "pk")
+
+
+def _number_change(change: NumberChange) -> dict[str, Any]:
+    # Keyed digests only: each ledger event's "phone" digest names the number of its time.
+    return {
+        "changed_at": _time(change.changed_at),
+        "source": change.source,
+        "old_number_digest": change.old_digest,
+        "new_number_digest": change.new_digest,
+        "request": change.request_id,
+    }
+
+
+def _data_requests(contact: Contact):
+    return DataSubjectRequest.objects.filter(contact=contact).order_by("received_at", "pk")
+
+
+def _data_request(request: DataSubjectRequest) -> dict[str, Any]:
+    return {
+        "id": request.pk,
+        "kind": request.kind,
+        "state": request.state,
+        "received_through": request.channel,
+        "received_at": _time(request.received_at),
+        "due_at": _time(request.due_at),
+        "deadline_extended": request.extended,
+        "completed_at": _time(request.completed_at),
     }
 
 

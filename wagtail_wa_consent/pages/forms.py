@@ -74,3 +74,17 @@ class EraseForm(ContactForm):
     """Deleting is the one action with a confirmation step: it cannot be undone."""
 
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class NumberChangeForm(ContactForm):
+    """The "My number changed" form: the new number gets a link; opening it there confirms the change."""
+
+    new_phone = forms.CharField(
+        label=_("Your new WhatsApp number"),
+        max_length=32,
+        help_text=_("With your country code. We send a link to it on WhatsApp to confirm it is yours."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "dir": "ltr", "size": 20}),
+    )
+
+    def clean_new_phone(self) -> str:
+        return normalise_phone(self.cleaned_data["new_phone"])

@@ -2,7 +2,9 @@
 
 Who may manage a contact: a browser that opened a signed link sent to the number over WhatsApp
 (stored in the session for a short time), or the signed-in user the contact is linked to. Downloading
-and deleting data always need the link: an account link alone does not prove the number is theirs.
+and deleting data, and changing the number, always need the link: an account link alone does not
+prove the number is theirs. Each download, deletion and number change is also recorded as a
+data-subject request (``rights``), so the data-protection officer sees it in the admin queue.
 """
 
 from __future__ import annotations
@@ -23,16 +25,27 @@ from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField
 from wagtail.models import Page
 
-from ..consent import service
+from ..consent import hashing, service
 from ..consent.enums import Source, Status
-from ..consent.erasure import erase_contact
 from ..consent.evidence import Evidence
 from ..consent.models import Contact
 from ..messaging.double_opt_in import request_double_opt_in
+from ..rights import requests as data_requests
+from ..rights.evidence_pack import evidence_pack_response
+from ..rights.models import DataSubjectRequest
+from ..rights.numbers import link_carrier
 from ..storefront import throttle
 from . import preference_links as links
 from .export import export_contact
-from .forms import TURN_ON, ContactForm, EraseForm, LinkRequestForm, ToggleForm, opt_in_wording
+from .forms import (
+    TURN_ON,
+    ContactForm,
+    EraseForm,
+    LinkRequestForm,
+    NumberChangeForm,
+    ToggleForm,
+    opt_in_wording,
+)
 from .privacy import policy_revision
 
 #: Attempts per hour: link requests per IP address and per number, "Turn on" per contact.
@@ -64,6 +77,7 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
     subpage_types: list[str] = []
     template = "wagtail_wa_consent/pages/preference_centre_page.html"
     erase_confirmation_template = "wagtail_wa_consent/pages/preference_centre_delete.html"
+    number_confirmation_template = "wagtail_wa_consent/pages/preference_centre_number.html"
 
     class Meta:
         verbose_name = gettext_lazy("WhatsApp preference centre")
@@ -173,16 +187,33 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
     @path("export/", name="export")
     @_post_only
     def export(self, request: HttpRequest) -> HttpResponse:
+        """Art. 20: the data as JSON; recorded as a done request for the data-protection officer."""
         form = ContactForm(request.POST, contact_ids=self._verified_contacts(request))
         if not form.is_valid():
             return self._session_over(request)
         contact = Contact.objects.get(pk=form.cleaned_data["contact"])
+        data_requests.record_self_service(
+            DataSubjectRequest.Kind.PORTABILITY, contact, self._evidence(request, "downloaded my data (JSON)")
+        )
         response = JsonResponse(
             export_contact(contact), json_dumps_params={"indent": 2, "ensure_ascii": False}
         )
         filename = f"whatsapp-data-{timezone.localdate().isoformat()}.json"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+    @path("evidence-pack/", name="evidence_pack")
+    @_post_only
+    def evidence_pack(self, request: HttpRequest) -> HttpResponse:
+        """Art. 15: everything held, with each consent's proof, as a printable HTML file."""
+        form = ContactForm(request.POST, contact_ids=self._verified_contacts(request))
+        if not form.is_valid():
+            return self._session_over(request)
+        contact = Contact.objects.get(pk=form.cleaned_data["contact"])
+        data_requests.record_self_service(
+            DataSubjectRequest.Kind.ACCESS, contact, self._evidence(request, "downloaded my evidence pack")
+        )
+        return evidence_pack_response(contact, request)
 
     @path("delete/", name="delete")
     @_post_only
@@ -202,7 +233,9 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
                     "wa_urls": self._urls(request),
                 },
             )
-        erase_contact(contact, self._evidence(request, "confirmed Delete my data"))
+        data_requests.record_self_service(
+            DataSubjectRequest.Kind.ERASURE, contact, self._evidence(request, "confirmed Delete my data")
+        )
         links.forget_contact(request, contact.pk)
         return self._redirect(
             request,
@@ -211,6 +244,88 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
                 "anonymised record that you withdrew your consent."
             ),
         )
+
+    @path("number/", name="number_change")
+    @_post_only
+    def number_change(self, request: HttpRequest) -> HttpResponse:
+        """Art. 16: send a confirmation link to the new number. The answer is the same whether
+        or not the new number is known to the shop."""
+        form = NumberChangeForm(request.POST, contact_ids=self._verified_contacts(request))
+        if not form.is_valid():
+            if "contact" in form.errors:
+                return self._session_over(request)
+            return self._page(request, number_form=form, status=400)
+        contact = Contact.objects.get(pk=form.cleaned_data["contact"])
+        new_phone = form.cleaned_data["new_phone"]
+        if hashing.phone_digest(new_phone) == contact.phone_digest:
+            form.add_error("new_phone", _("This is already your number. Enter the new one."))
+            return self._page(request, number_form=form, status=400)
+        if not (
+            throttle.allow("prefs_link_ip", _client_ip(request), limit=LINK_LIMIT_PER_IP, window=_HOUR)
+            and throttle.allow("prefs_link_phone", new_phone, limit=LINK_LIMIT_PER_NUMBER, window=_HOUR)
+        ):
+            return self._too_many(request)
+        carrier = link_carrier(new_phone)
+        if carrier is None:
+            # The number cannot be messaged (erased): staff look at it, the answer stays the same.
+            data_requests.open_request(
+                DataSubjectRequest.Kind.RECTIFICATION,
+                channel=DataSubjectRequest.Channel.PREFERENCE_CENTRE,
+                contact=contact,
+                new_phone=new_phone,
+                note=_("The new number could not be sent a confirmation link."),
+            )
+        else:
+            token = links.make_number_change_token(contact, carrier)
+            url = (self.get_full_url(request) or "") + self.reverse_subpage(
+                "number_confirm", args=(links.token_to_path(token),)
+            )
+            links.send_number_change_link(
+                carrier, url, business_name=self._settings(request).display_business_name()
+            )
+        return self._redirect(
+            request,
+            _(
+                "We have sent a link to your new number on WhatsApp. Open it on the phone with the new "
+                "number to confirm the change; until then, your messages go to your current number."
+            ),
+        )
+
+    @path("number/<path:token>/", name="number_confirm")
+    def number_confirm(self, request: HttpRequest, token: str) -> HttpResponse:
+        """GET: ask to confirm (link previews must not change anything). POST: make the change."""
+        try:
+            contact, carrier = links.read_number_change_token(links.path_to_token(token))
+        except links.InvalidLink as error:
+            message = (
+                _("This link has expired. Ask for a new one in the preference centre.")
+                if error.code == "expired"
+                else _("This link is not valid. Ask for a new one in the preference centre.")
+            )
+            return self._page(request, error_message=message, status=400)
+        if request.method != "POST":
+            return self.render(
+                request,
+                template=self.number_confirmation_template,
+                context_overrides={
+                    "wa_old_masked": _masked(contact.phone_e164),
+                    "wa_new_masked": _masked(carrier.phone_e164),
+                    "wa_urls": self._urls(request),
+                },
+            )
+        evidence = self._evidence(request, "confirmed my new number from the link sent to it")
+        outcome = data_requests.change_number_by_self_service(contact, carrier.phone_e164 or "", evidence)
+        if outcome.state != DataSubjectRequest.State.DONE:
+            # Neutral: whoever holds the link learns nothing about other contacts.
+            return self._page(
+                request,
+                error_message=_(
+                    "We could not change your number automatically. Our team will look into it and "
+                    "get back to you; until then, your messages go to your previous number."
+                ),
+            )
+        links.remember_contact(request, contact)
+        return self._redirect(request, _("Your number is changed. Your messages now go to this number."))
 
     # --- Helpers ---------------------------------------------------------------------------
 
@@ -272,7 +387,8 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
 
     def _urls(self, request: HttpRequest) -> dict[str, str]:
         base = self.get_url(request) or "/"
-        names = ("link", "verify", "toggle", "withdraw_all", "export", "delete")
+        names = ("link", "verify", "toggle", "withdraw_all", "export", "evidence_pack", "delete")
+        names += ("number_change",)
         return {"index": base, **{name: base + self.reverse_subpage(name) for name in names}}
 
     def _settings(self, request: HttpRequest) -> Any:
@@ -285,6 +401,7 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
         request: HttpRequest,
         *,
         link_form: LinkRequestForm | None = None,
+        number_form: NumberChangeForm | None = None,
         status: int = 200,
         **messages: str,
     ) -> HttpResponse:
@@ -293,7 +410,7 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
         response = self.render(
             request,
             context_overrides={
-                "wa_contacts": [_contact_view(c, wa, c.pk in verified) for c in contacts],
+                "wa_contacts": [_contact_view(c, wa, c.pk in verified, number_form) for c in contacts],
                 "wa_link_form": link_form or LinkRequestForm(),
                 "wa_link_minutes": links.link_max_age() // 60,
                 "wa_business": wa.display_business_name(),
@@ -335,8 +452,11 @@ class PreferenceCentrePage(RoutablePageMixin, Page):
         return response
 
 
-def _contact_view(contact: Contact, wa: Any, verified: bool) -> dict[str, Any]:
-    """What the centre shows for one contact: each category's state, and the ledger history."""
+def _contact_view(
+    contact: Contact, wa: Any, verified: bool, number_form: NumberChangeForm | None = None
+) -> dict[str, Any]:
+    """What the centre shows for one contact: each category's state, the ledger history, and the
+    "My number changed" form (the posted one, with its errors, for the contact it named)."""
     business = wa.display_business_name()
     states = {s.category: Status(s.status) for s in contact.consent_states.all()}
     categories = []
@@ -363,12 +483,17 @@ def _contact_view(contact: Contact, wa: Any, verified: bool) -> dict[str, Any]:
         }
         for event in contact.consent_events.order_by("-sequence")
     ]
+    if number_form is None or number_form.data.get("contact") != str(contact.pk):
+        number_form = NumberChangeForm(initial={"contact": contact.pk}, contact_ids=[contact.pk])
+    # Field ids stay unique when the page lists several contacts.
+    number_form.auto_id = f"id_number_{contact.pk}_%s"
     return {
         "pk": contact.pk,
         "masked": _masked(contact.phone_e164),
         "categories": categories,
         "history": history,
         "verified": verified,
+        "number_form": number_form,
     }
 
 

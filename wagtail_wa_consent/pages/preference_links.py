@@ -110,6 +110,79 @@ def send_link(contact: Contact, url: str, *, business_name: str = "") -> Outboun
         )
 
 
+# --- Number change: a link to the NEW number proves it belongs to the person -----------------
+
+#: A separate salt: a number-change token can never open the preference centre, nor the reverse.
+NUMBER_CHANGE_SALT = "wagtail_wa_consent.pages.number_change_link"
+
+
+def make_number_change_token(contact: Contact, target: Contact) -> str:
+    """A signed token to move ``contact`` to the number of ``target`` (the contact the link is
+    sent through: the new number's holder, or an empty one made to carry the link)."""
+    payload = {
+        "c": contact.pk,
+        "p": contact.phone_digest[:_DIGEST_CHARS],
+        "t": target.pk,
+        "n": target.phone_digest[:_DIGEST_CHARS],
+    }
+    return signing.dumps(payload, salt=NUMBER_CHANGE_SALT)
+
+
+def read_number_change_token(token: str) -> tuple[Contact, Contact]:
+    """``(contact, target)`` of a valid number-change token; both must still hold the numbers
+    the token was made for, so a used link stops working once the number has changed.
+
+    Raises:
+        InvalidLink: ``expired`` once older than :func:`link_max_age`, else ``invalid``.
+    """
+    try:
+        data = signing.loads(token, salt=NUMBER_CHANGE_SALT, max_age=link_max_age())
+    except signing.SignatureExpired as error:
+        raise InvalidLink("expired") from error
+    except (signing.BadSignature, ValueError) as error:
+        raise InvalidLink("invalid") from error
+    if not isinstance(data, dict) or not isinstance(data.get("c"), int) or not isinstance(data.get("t"), int):
+        raise InvalidLink("invalid")
+    contact = _holder(data["c"], data.get("p"))
+    target = _holder(data["t"], data.get("n"))
+    if contact is None or target is None or contact.pk == target.pk:
+        raise InvalidLink("invalid")
+    return contact, target
+
+
+def _holder(pk: int, digest_prefix: object) -> Contact | None:
+    contact = Contact.objects.filter(pk=pk, erased_at__isnull=True, phone_e164__isnull=False).first()
+    if contact is None or not constant_time_compare(contact.phone_digest[:_DIGEST_CHARS], str(digest_prefix)):
+        return None
+    return contact
+
+
+def number_change_text(url: str, business_name: str = "") -> str:
+    """The free-form message to the new number inside the service window."""
+    minutes = link_max_age() // 60
+    return _(
+        "%(business)s: to confirm that this is your new WhatsApp number, open this link within "
+        "%(minutes)s minutes: %(url)s If you did not ask for it, you can ignore this message."
+    ) % {"business": business_name or business(), "minutes": minutes, "url": url}
+
+
+def send_number_change_link(target: Contact, url: str, *, business_name: str = "") -> OutboundMessage:
+    """Queue the confirmation link to the new number (through ``target``), like :func:`send_link`."""
+    key = f"prefs-number:{target.pk}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
+    with translation.override(target.language or translation.get_language()):
+        if window_is_open(target):
+            return enqueue_text(target, CONSENT_NOTICE, number_change_text(url, business_name), key=key)
+        # No approved template of its own: the preference-link template carries any centre link.
+        return enqueue_template(
+            target,
+            CONSENT_NOTICE,
+            key=key,
+            template_name=get_setting("PREFERENCE_LINK_TEMPLATE"),
+            language=get_setting("PREFERENCE_LINK_TEMPLATE_LANGUAGE"),
+            parameters=[url],
+        )
+
+
 # --- The session a link unlocks --------------------------------------------------------------
 
 

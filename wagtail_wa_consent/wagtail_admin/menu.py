@@ -10,7 +10,13 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
-from .permissions import can_request_reconfirmation, can_view_ledger, can_view_templates
+from .permissions import (
+    can_handle_data_requests,
+    can_import_contacts,
+    can_request_reconfirmation,
+    can_view_ledger,
+    can_view_templates,
+)
 
 
 class PermissionMenuItem(MenuItem):
@@ -51,6 +57,22 @@ def whatsapp_menu_item() -> SubmenuMenuItem:
                 icon_name="doc-full-inverse",
                 order=250,
                 allowed=can_request_reconfirmation,
+            ),
+            PermissionMenuItem(
+                _("Data requests"),
+                reverse("wa_consent_admin:requests"),
+                name="wa-consent-requests",
+                icon_name="user",
+                order=300,
+                allowed=can_handle_data_requests,
+            ),
+            PermissionMenuItem(
+                _("Import opt-ins"),
+                reverse("wa_consent_admin:import"),
+                name="wa-consent-import",
+                icon_name="upload",
+                order=400,
+                allowed=can_import_contacts,
             ),
         ]
     )

@@ -213,13 +213,13 @@ def _template_filter(template_id: str | None, name: str | None, language: str | 
 def on_template_status(event: ev.TemplateStatusUpdate) -> None:
     MessageTemplate.objects.filter(
         _template_filter(event.template_id, event.template_name, event.language)
-    ).update(status=str(event.event).upper(), status_reason=(event.reason or "")[:255])
+    ).update(status=str(event.event).upper()[:32], status_reason=(event.reason or "")[:255])
 
 
 def on_template_category(event: ev.TemplateCategoryUpdate) -> None:
     MessageTemplate.objects.filter(
         _template_filter(event.template_id, event.template_name, event.language)
-    ).update(category=str(event.new_category).upper())
+    ).update(category=str(event.new_category).upper()[:20])  # the column's width: Meta's are shorter
 
 
 def on_template_quality(event: ev.TemplateQualityUpdate) -> None:
@@ -250,17 +250,24 @@ def on_marketing_preference(event: ev.MarketingPreferenceUpdate) -> None:
 
 
 def on_number_change(event: ev.NumberChange) -> None:
+    """The person moved WhatsApp to a new number: the same contact, and its history, moves too."""
+    from ..rights.models import NumberChange
+    from ..rights.numbers import NumberChangeRefused, change_number
+
     if not event.old_phone or not event.new_phone:
         return
     try:
-        old = service.find_contact("+" + event.old_phone.lstrip("+"))
-        new_e164 = "+" + event.new_phone.lstrip("+")
-        if old is None or service.find_contact(new_e164) is not None:
-            return
-        old.phone_e164 = new_e164
-        old.save()
+        contact = service.find_contact("+" + event.old_phone.lstrip("+"))
+        if contact is None or contact.erased_at is not None:
+            return  # unknown or erased: nothing to move (a re-delivery finds the old number gone)
+        change_number(
+            contact, "+" + event.new_phone.lstrip("+"), source=NumberChange.Source.WHATSAPP, actor="meta"
+        )
     except InvalidPhoneNumber:
         logger.info("number change with an invalid number ignored")
+    except NumberChangeRefused as error:
+        # The contact keeps its old number until staff record a rectification request.
+        logger.warning("number change of contact %s not applied (%s)", contact.pk, error.code)
 
 
 def on_user_id_update(event: ev.UserIdUpdate) -> None:
