@@ -13,10 +13,10 @@ from wagtail_wa_consent.consent import service
 from wagtail_wa_consent.consent.chain import state_cache_mismatches, verify_ledger
 from wagtail_wa_consent.consent.enums import EventType, Status
 from wagtail_wa_consent.consent.gate import can_send
+from wagtail_wa_consent.dates import add_months
 from wagtail_wa_consent.exceptions import WaConsentConfigurationError
 from wagtail_wa_consent.messaging.backends import locmem
 from wagtail_wa_consent.messaging.models import OutboundMessage
-from wagtail_wa_consent.retention.rules import months_before
 from wagtail_wa_consent.webhooks.keywords import PAYLOAD_NO, PAYLOAD_YES
 
 from .helpers import YES, outbound, subscribed
@@ -158,4 +158,4 @@ def test_none_turns_the_rule_off_and_a_bad_action_is_refused(clock):
     ],
 )
 def test_months_are_calendar_months(moment, months, expected):
-    assert months_before(moment, months) == expected
+    assert add_months(moment, -months) == expected

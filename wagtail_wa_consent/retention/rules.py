@@ -7,7 +7,6 @@ changes nothing more than running once.
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -16,6 +15,7 @@ from ..conf import get_setting
 from ..consent.enums import EventType, Status
 from ..consent.models import ConsentEvent, ConsentState, Contact
 from ..consent.service import enabled_categories
+from ..dates import add_months
 from ..messaging.models import InboundMessage, OutboundMessage, OutboundStatus, WebhookDelivery
 from ..rights.models import DataSubjectRequest
 
@@ -47,17 +47,9 @@ def days_before(now: datetime, setting: str) -> datetime | None:
     return None if days is None else now - timedelta(days=days)
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` calendar months earlier (the month's last day if it has no such day)."""
-    index = moment.year * 12 + moment.month - 1 - months
-    year, month = divmod(index, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
-
-
 def dormancy_cutoff(now: datetime) -> datetime | None:
     months = get_setting("DORMANT_CONSENT_MONTHS")
-    return None if months is None else months_before(now, months)
+    return None if months is None else add_months(now, -months)
 
 
 # --- blanking rules -------------------------------------------------------------------------

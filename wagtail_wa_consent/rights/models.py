@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 from datetime import datetime
 
 from django.conf import settings
@@ -11,14 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..consent.models import Contact
+from ..dates import add_months
 
 
 def one_month_after(moment: datetime) -> datetime:
-    """Art. 12(3) GDPR: answer "within one month of receipt", i.e. the same day next month
-    (the month's last day when it has no such day, as for 31 January)."""
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    """Art. 12(3) GDPR: answer "within one month of receipt", i.e. the same day next month."""
+    return add_months(moment, 1)
 
 
 class DataSubjectRequest(models.Model):

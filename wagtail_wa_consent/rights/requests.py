@@ -6,7 +6,6 @@ request is recorded with its deadline clock and every completion runs the same a
 
 from __future__ import annotations
 
-import calendar
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from ..consent.enums import Source
 from ..consent.erasure import erase_contact
 from ..consent.evidence import Evidence
 from ..consent.models import Contact, SuppressionEntry
+from ..dates import add_months
 from ..exceptions import WaConsentError
 from .models import DataSubjectRequest, NumberChange, one_month_after
 from .numbers import NumberChangeRefused, change_number
@@ -46,17 +46,9 @@ class ExtensionTooLong(WaConsentError):
     """The deadline would move beyond one month plus two further months after receipt."""
 
 
-def months_after(moment: datetime, months: int) -> datetime:
-    """The same day ``months`` calendar months later (the month's last day if it has no such day)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
 def latest_due(request: DataSubjectRequest) -> datetime:
     """The furthest a deadline may move: the first month's end plus two further months."""
-    return months_after(one_month_after(request.received_at), MAX_EXTENSION_MONTHS)
+    return add_months(one_month_after(request.received_at), MAX_EXTENSION_MONTHS)
 
 
 def open_request(
@@ -159,7 +151,7 @@ def extend_deadline(
         raise ValueError("An extension needs at least one month and a reason.")
     with transaction.atomic():
         request = _locked_open(request)
-        due = months_after(request.due_at, months)
+        due = add_months(request.due_at, months)
         if due > latest_due(request):
             raise ExtensionTooLong("Art. 12(3) allows at most two further months.")
         request.due_at, request.extended = due, True
