@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
@@ -95,11 +96,17 @@ def link_text(url: str, business_name: str = "") -> str:
 
 def send_link(contact: Contact, url: str, *, business_name: str = "") -> OutboundMessage:
     """Queue the link: a text inside the 24-hour window, else the approved UTILITY template."""
+    return _queue_link(contact, url, "prefs-link", lambda: link_text(url, business_name))
+
+
+def _queue_link(contact: Contact, url: str, kind: str, text: Callable[[], str]) -> OutboundMessage:
+    """A text inside the 24-hour window, else the preference-link template (it carries any
+    link of the centre as its one parameter)."""
     # The URL differs per request (timestamped token), so each request is its own outbox row.
-    key = f"prefs-link:{contact.pk}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
+    key = f"{kind}:{contact.pk}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
     with translation.override(contact.language or translation.get_language()):
         if window_is_open(contact):
-            return enqueue_text(contact, CONSENT_NOTICE, link_text(url, business_name), key=key)
+            return enqueue_text(contact, CONSENT_NOTICE, text(), key=key)
         return enqueue_template(
             contact,
             CONSENT_NOTICE,
@@ -168,19 +175,7 @@ def number_change_text(url: str, business_name: str = "") -> str:
 
 def send_number_change_link(target: Contact, url: str, *, business_name: str = "") -> OutboundMessage:
     """Queue the confirmation link to the new number (through ``target``), like :func:`send_link`."""
-    key = f"prefs-number:{target.pk}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
-    with translation.override(target.language or translation.get_language()):
-        if window_is_open(target):
-            return enqueue_text(target, CONSENT_NOTICE, number_change_text(url, business_name), key=key)
-        # No approved template of its own: the preference-link template carries any centre link.
-        return enqueue_template(
-            target,
-            CONSENT_NOTICE,
-            key=key,
-            template_name=get_setting("PREFERENCE_LINK_TEMPLATE"),
-            language=get_setting("PREFERENCE_LINK_TEMPLATE_LANGUAGE"),
-            parameters=[url],
-        )
+    return _queue_link(target, url, "prefs-number", lambda: number_change_text(url, business_name))
 
 
 # --- The session a link unlocks --------------------------------------------------------------
