@@ -258,6 +258,9 @@ def test_evidence_from_request(rf):
     assert evidence.language == "en"
     with pytest.raises(ValueError):
         Evidence(source="carrier-pigeon")
+    # A malformed Referer (here an unclosed IPv6 host) records no page rather than failing.
+    broken = rf.post("/offers/", HTTP_REFERER="http://[::1/offers/")
+    assert Evidence.from_request(broken, source="web_block", user_action="ticked").page_url == ""
 
 
 def test_expiry_task_and_command(contact, web_evidence, capsys):

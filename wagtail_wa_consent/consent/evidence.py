@@ -98,5 +98,8 @@ def strip_query(url: str) -> str:
     """Drop query and fragment: they can carry tokens or personal data."""
     if not url:
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a Referer with a malformed IPv6 host: no usable page to record
+        return ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))[:500]
