@@ -13,4 +13,7 @@ class WaConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, conf  # noqa: F401  (registers checks and the settings reload hook)
+        from .logging import install
         from .storefront import wording_changes  # noqa: F401  (connects the page_published receiver)
+
+        install()  # no phone number or message text in the app's own log lines, whatever LOGGING says

@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "wa-sweep-outbox": {"task": "wagtail_wa_consent.sweep_outbox", "schedule": 60.0},
     "wa-sync-templates": {"task": "wagtail_wa_consent.sync_templates", "schedule": 6 * 3600.0},
+    # Retention (docs/retention.rst): blanks old message contents, erases numbers no longer needed.
+    "wa-apply-retention": {"task": "wagtail_wa_consent.apply_retention", "schedule": 24 * 3600.0},
     "wa-simulator-flush": {"task": "wagtail_wa_consent.simulator.flush_webhooks", "schedule": 30.0},
     # Starts scheduled campaigns whose time has come, and marks finished ones done.
     "wa-start-campaigns": {"task": "wagtail_wa_consent.start_due_campaigns", "schedule": 60.0},
@@ -318,7 +320,9 @@ WA_SIMULATOR_ENABLED = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No phone numbers or message bodies in any log line, Django's and other libraries' included.
+    "filters": {"redact_personal_data": {"()": "wagtail_wa_consent.logging.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_personal_data"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         # Keep the plugin's messages visible in the runserver console.

@@ -157,3 +157,18 @@ def test_django_admin_shows_the_ledger_read_only(history, admin_client):
     assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
     assert admin_client.get("/django-admin/wa_consent/consentevent/add/").status_code == 403
     assert ConsentEvent.objects.get(pk=event.pk).category == "marketing"
+
+
+def test_a_concurrent_first_use_of_a_wording_reuses_the_stored_row(db, monkeypatch):
+    """Two opt-ins showing a new text at once: both find no row, the second insert hits the
+    unique digest and must read the first one's row instead of failing the opt-in."""
+    from wagtail_wa_consent.consent.ledger import store_wording
+    from wagtail_wa_consent.consent.models import AppendOnlyQuerySet
+
+    first_writer = ConsentWording(text="Yes, send me offers", language="en")
+    first_writer.save()
+    # The second writer looked before the first one committed: it saw nothing.
+    monkeypatch.setattr(AppendOnlyQuerySet, "first", lambda self: None)
+    wording = store_wording("Yes, send me offers", "en")
+    assert wording.pk == first_writer.pk
+    assert ConsentWording.objects.count() == 1

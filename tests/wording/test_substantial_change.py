@@ -41,7 +41,9 @@ def subscribe(client: Client, shop, phone: str = UNKNOWN):
     """A shopper opts in through the block and taps Yes."""
     assert post_opt_in(client, shop, phone=phone).status_code == 303
     contact = service.find_contact(phone)
-    service.confirm(contact, Evidence(source="whatsapp", user_action="tapped Yes", message_id=f"wamid.{phone}"))
+    service.confirm(
+        contact, Evidence(source="whatsapp", user_action="tapped Yes", message_id=f"wamid.{phone}")
+    )
     return contact
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..conf import get_setting
@@ -21,8 +21,13 @@ def store_wording(text: str, language: str) -> ConsentWording | None:
     digest = hashing.wording_digest(text, language)
     wording = ConsentWording.objects.filter(digest=digest).first()
     if wording is None:
-        wording = ConsentWording(text=text, language=language)
-        wording.save()
+        try:
+            # A savepoint: two first uses of one text at once must not fail the second opt-in.
+            with transaction.atomic():
+                wording = ConsentWording(text=text, language=language)
+                wording.save()
+        except IntegrityError:
+            wording = ConsentWording.objects.get(digest=digest)
     return wording
 
 

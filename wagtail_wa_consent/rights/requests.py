@@ -241,7 +241,12 @@ _ACTIONS = {
 
 def _locked_open(request: DataSubjectRequest) -> DataSubjectRequest:
     """The request, locked for this transaction; refused unless still open (no double runs)."""
-    locked = DataSubjectRequest.objects.select_for_update().select_related("contact").get(pk=request.pk)
+    # of=("self",): the contact may be missing, and PostgreSQL cannot lock an outer join's null side.
+    locked = (
+        DataSubjectRequest.objects.select_for_update(of=("self",))
+        .select_related("contact")
+        .get(pk=request.pk)
+    )
     if locked.state != State.OPEN:
         raise RequestClosed(f"Data request {locked.pk} is {locked.state} already.")
     return locked

@@ -11,6 +11,7 @@ numbers, no message text), so one bad item never loses the others. An unknown fi
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -108,7 +109,7 @@ def _message(
     ctx: Ctx,
     keywords: Mapping[str, Any] | None,
 ) -> Iterator[ev.Event]:
-    if not isinstance(message, dict) or not _str(message.get("id")):
+    if not isinstance(message, dict) or not _id(message.get("id")):
         logger.warning("inbound message without an id skipped")
         return
     kind = _str(message.get("type")) or "unknown"
@@ -119,23 +120,23 @@ def _message(
         # Changes to an earlier message, not a new one: no keyword, no service window.
         yield ev.UnknownUpdate(raw=message, field_name=f"messages.{kind}", **ctx)
         return
-    sender, sender_id = _str(message.get("from")), _str(message.get("from_user_id"))
+    sender, sender_id = _str(message.get("from")), _id(message.get("from_user_id"))
     contact = _contact_for(contacts, sender, sender_id)
     profile = _dict(contact.get("profile"))
     text, payload = _text_and_payload(message, kind)
     yield ev.InboundMessage(
         raw=message,
-        message_id=_str(message["id"]) or "",
+        message_id=_id(message["id"]) or "",
         from_phone=sender,
-        from_user_id=sender_id or _str(contact.get("user_id")),
-        from_parent_user_id=_str(message.get("from_parent_user_id")) or _str(contact.get("parent_user_id")),
+        from_user_id=sender_id or _id(contact.get("user_id")),
+        from_parent_user_id=_id(message.get("from_parent_user_id")) or _id(contact.get("parent_user_id")),
         username=_str(profile.get("username")),
         profile_name=_str(profile.get("name")),
         timestamp=_time(message.get("timestamp")),
         type=ev.MessageType(kind),
         text=text,
         payload=payload,
-        context_message_id=_str(_dict(message.get("context")).get("id")),
+        context_message_id=_id(_dict(message.get("context")).get("id")),
         referral=message["referral"] if isinstance(message.get("referral"), dict) else None,
         errors=_errors(message.get("errors")) or value_errors,
         keyword=match_keyword(text, payload, extra=keywords),
@@ -167,17 +168,17 @@ def _system(message: dict[str, Any], ctx: Ctx) -> Iterator[ev.Event]:
     timestamp = _time(message.get("timestamp"))
     if kind in _NUMBER_CHANGES:
         old_phone, new_phone = _str(message.get("from")), _str(system.get("wa_id") or system.get("new_wa_id"))
-        old_id = _str(message.get("from_user_id") or system.get("previous_user_id"))
-        new_id = _str(system.get("user_id"))
+        old_id = _id(message.get("from_user_id") or system.get("previous_user_id"))
+        new_id = _id(system.get("user_id"))
         common = {"raw": message, "old_user_id": old_id, "new_user_id": new_id, "timestamp": timestamp, **ctx}
-        message_id = _str(message.get("id"))
+        message_id = _id(message.get("id"))
         yield ev.NumberChange(old_phone=old_phone, new_phone=new_phone, message_id=message_id, **common)
         if new_id and new_id != old_id:
             # The BSUID changes with the number; say so the same way user_id_update does.
             yield ev.UserIdUpdate(
                 phone=new_phone or old_phone,
-                old_parent_user_id=_str(message.get("from_parent_user_id")),
-                new_parent_user_id=_str(system.get("parent_user_id")),
+                old_parent_user_id=_id(message.get("from_parent_user_id")),
+                new_parent_user_id=_id(system.get("parent_user_id")),
                 **common,
             )
     else:
@@ -185,19 +186,19 @@ def _system(message: dict[str, Any], ctx: Ctx) -> Iterator[ev.Event]:
 
 
 def _status(status: Any, contacts: list[dict[str, Any]], ctx: Ctx) -> Iterator[ev.Event]:
-    if not isinstance(status, dict) or not _str(status.get("id")):
+    if not isinstance(status, dict) or not _id(status.get("id")):
         logger.warning("status without a message id skipped")
         return
     group = _str(status.get("recipient_type")) == "group"  # then recipient_id is the group's id
     phone = _str(status.get("recipient_participant_id" if group else "recipient_id"))
-    user_id = _str(status.get("recipient_participant_user_id" if group else "recipient_user_id"))
+    user_id = _id(status.get("recipient_participant_user_id" if group else "recipient_user_id"))
     yield ev.StatusUpdate(
         raw=status,
-        message_id=_str(status["id"]) or "",
+        message_id=_id(status["id"]) or "",
         status=ev.DeliveryStatus(_str(status.get("status")) or "unknown"),
         timestamp=_time(status.get("timestamp")),
         recipient_phone=phone,
-        recipient_user_id=user_id or _str(_contact_for(contacts, phone, None, loose=False).get("user_id")),
+        recipient_user_id=user_id or _id(_contact_for(contacts, phone, None, loose=False).get("user_id")),
         recipient_type=_str(status.get("recipient_type")),
         biz_opaque_callback_data=_str(status.get("biz_opaque_callback_data")),
         errors=_errors(status.get("errors")),
@@ -280,11 +281,11 @@ def _items(key: str, parse: Callable[..., Iterator[ev.Event]]) -> FieldParser:
 def _preference(item: Any, contacts: list[dict[str, Any]], ctx: Ctx) -> Iterator[ev.Event]:
     if not isinstance(item, dict):
         return
-    phone, user_id = _str(item.get("wa_id")), _str(item.get("user_id"))
+    phone, user_id = _str(item.get("wa_id")), _id(item.get("user_id"))
     yield ev.MarketingPreferenceUpdate(
         raw=item,
         phone=phone,
-        user_id=user_id or _str(_contact_for(contacts, phone, None).get("user_id")),
+        user_id=user_id or _id(_contact_for(contacts, phone, None).get("user_id")),
         value=(_str(item.get("value")) or "").lower(),
         category=_str(item.get("category")),
         timestamp=_time(item.get("timestamp")),
@@ -299,10 +300,10 @@ def _user_id_update(item: Any, _contacts: list[dict[str, Any]], ctx: Ctx) -> Ite
     yield ev.UserIdUpdate(
         raw=item,
         phone=_str(item.get("wa_id")),
-        old_user_id=_str(ids.get("previous")),
-        new_user_id=_str(ids.get("current")),
-        old_parent_user_id=_str(parents.get("previous")),
-        new_parent_user_id=_str(parents.get("current")),
+        old_user_id=_id(ids.get("previous")),
+        new_user_id=_id(ids.get("current")),
+        old_parent_user_id=_id(parents.get("previous")),
+        new_parent_user_id=_id(parents.get("current")),
         timestamp=_time(item.get("timestamp")),
         **ctx,
     )
@@ -346,14 +347,33 @@ _FIELD_PARSERS: dict[str, FieldParser] = {
 
 
 def _str(value: Any) -> str | None:
-    """A non-empty stripped string from a str or a number (ids arrive as either), else None."""
+    """A non-empty stripped string from a str or a number (ids arrive as either), else None.
+
+    Storable in any database: NUL characters (PostgreSQL refuses them) are removed and lone
+    surrogates (valid as JSON escapes, not as UTF-8) become U+FFFD.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
     try:
         text = str(value).strip()
     except ValueError:  # an int too long to print
         return None
+    if "\x00" in text:
+        text = text.replace("\x00", "").strip()
+    if not text.isascii():
+        text = _SURROGATE.sub("\ufffd", text)
     return text or None
+
+
+#: Longer ids are not Meta's (a wamid has about 60 characters, a BSUID about 25) and fit no column.
+MAX_ID_LENGTH = 128
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _id(value: Any) -> str | None:
+    """A message or user id, or None when it is missing or too long to be one."""
+    text = _str(value)
+    return text if text is None or len(text) <= MAX_ID_LENGTH else None
 
 
 def _upper(value: Any) -> str | None:

@@ -15,6 +15,7 @@ def sign(body: bytes, app_secret: str) -> str:
 
 def signature_is_valid(body: bytes, header: str, app_secret: str) -> bool:
     """Compare in constant time; an empty secret never validates anything."""
-    if not app_secret or not header.startswith(PREFIX):
+    # A non-ASCII header is never a hex digest (and compare_digest would raise TypeError on it).
+    if not app_secret or not header.startswith(PREFIX) or not header.isascii():
         return False
     return hmac.compare_digest(sign(body, app_secret), header.strip())
