@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -115,6 +116,15 @@ def test_wsgi_fast_path_answers_like_the_view(monkeypatch, django_capture_on_com
             client.post(URL, content=bad, headers={"X-Hub-Signature-256": sign(bad, APP_SECRET)}).status_code
             == 400
         )
+
+        # Too large for Django's upload ceiling: refused before the body is read into memory.
+        class Unread(io.BytesIO):
+            def read(self, *args):
+                raise AssertionError("an oversized body must not be read")
+
+        environ_overrides = {"CONTENT_LENGTH": str(10**9), "wsgi.input": Unread()}
+        assert WebhookFastPath._handle({**environ_overrides}) == (400, "request body too large")
+        assert WebhookFastPath._handle({"CONTENT_LENGTH": "lots"}) == (400, "invalid Content-Length")
         assert WebhookDelivery.objects.count() == 0
         with django_capture_on_commit_callbacks(execute=True):
             ok = client.post(URL, content=body, headers={"X-Hub-Signature-256": sign(body, APP_SECRET)})

@@ -65,17 +65,31 @@ class WebhookFastPath:
 
         close_old_connections()
         try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
-            result = ingest(body, environ.get("HTTP_X_HUB_SIGNATURE_256"))
+            status, reason = self._handle(environ)
         finally:
             signals.request_finished.send(sender=type(self))
-        payload = result.reason.encode()
+        payload = reason.encode()
         start_response(
-            f"{result.status} {_REASONS.get(result.status, 'OK')}",
+            f"{status} {_REASONS.get(status, 'OK')}",
             [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(payload)))],
         )
         return [payload]
+
+    @staticmethod
+    def _handle(environ) -> tuple[int, str]:
+        from django.conf import settings
+
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 400, "invalid Content-Length"
+        # The same ceiling as Django's view, checked before anything is read into memory.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            return 400, "request body too large"
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        result = ingest(body, environ.get("HTTP_X_HUB_SIGNATURE_256"))
+        return result.status, result.reason
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"}
