@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..consent.models import Contact
 from ..dates import add_months
@@ -29,9 +30,11 @@ class DataSubjectRequest(models.Model):
         OBJECTION = "objection", _("Objection to messages (Art. 21)")
 
     class State(models.TextChoices):
-        OPEN = "open", _("Open")
-        DONE = "done", _("Done")
-        REFUSED = "refused", _("Refused")
+        # A context of their own: campaigns and import rows use the same English words, and
+        # some languages inflect them differently for "request".
+        OPEN = "open", pgettext_lazy("data-subject request state", "Open")
+        DONE = "done", pgettext_lazy("data-subject request state", "Done")
+        REFUSED = "refused", pgettext_lazy("data-subject request state", "Refused")
 
     class Channel(models.TextChoices):
         PREFERENCE_CENTRE = "preference_centre", _("Preference centre")
