@@ -8,10 +8,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from wagtail_wa_consent.messaging.models import OutboundMessage
+from wagtail_wa_consent.messaging.models import OutboundMessage, WebhookDelivery
 from wagtail_wa_consent.messaging.sweep import sweep
 from wagtail_wa_consent.simulator import webhooks as sim_webhooks
 from wagtail_wa_consent.simulator.models import SimMessage
+from wagtail_wa_consent.webhooks.processing import drain
 
 from ..conftest import wa_settings
 
@@ -39,10 +40,18 @@ def settle(keys: list[str], timeout: float = 60) -> None:
     with wa_settings(SENDING_TIMEOUT_SECONDS=STALE_AFTER):
         while time.monotonic() < deadline:
             sim_webhooks.flush()
+            # Meta's statuses arrive long before the real timeout: they must be processed before a
+            # claim is judged stale, or the sweep re-sends a message that did go out.
+            drain()
+            wait_until(lambda: not unprocessed_deliveries().exists(), 10)
             if OutboundMessage.objects.filter(idempotency_key__in=keys).exclude(status__in=DONE).count() == 0:
                 return
             sweep()
             time.sleep(0.5)
+
+
+def unprocessed_deliveries():
+    return WebhookDelivery.objects.filter(processed_at__isnull=True, error="")
 
 
 def assert_exactly_once(keys: list[str]) -> None:
