@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.dispatch import receiver
-from django.test import RequestFactory
 from django.utils import timezone, translation
 from wagtail.fields import StreamField
 from wagtail.models import Page, PageLogEntry, Revision
@@ -129,6 +128,10 @@ def affected_states(supersessions: QuerySet[WordingSupersession]) -> QuerySet[Co
 
 def current_wording(page: Page, block_id: str, language: str) -> tuple[str, str]:
     """The block's wording as the live page shows it now in ``language``: (text, page URL)."""
+    # Imported here: django.test is not needed at start-up, where this module is loaded
+    # (opt-in view, page_published receiver). The request only names the page's site.
+    from django.test import RequestFactory
+
     from .blocks import build_wording, find_opt_in_block
 
     live = page.specific

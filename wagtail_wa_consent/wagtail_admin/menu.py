@@ -30,50 +30,29 @@ class PermissionMenuItem(MenuItem):
         return self.allowed(request.user)
 
 
+#: (label, URL name, icon, permission test), in menu order.
+ITEMS = (
+    (_("Consent ledger"), "ledger", "clipboard-list", can_view_ledger),
+    (_("Templates"), "templates", "doc-full", can_view_templates),
+    (_("Consent wordings"), "wording_changes", "doc-full-inverse", can_request_reconfirmation),
+    (_("Data requests"), "requests", "user", can_handle_data_requests),
+    (_("Import opt-ins"), "import", "upload", can_import_contacts),
+)
+
+
 def whatsapp_menu_item() -> SubmenuMenuItem:
     """The submenu; Wagtail hides it when none of its items is shown."""
     menu = Menu(
         items=[
             PermissionMenuItem(
-                _("Consent ledger"),
-                reverse("wa_consent_admin:ledger"),
-                name="wa-consent-ledger",
-                icon_name="clipboard-list",
-                order=100,
-                allowed=can_view_ledger,
-            ),
-            PermissionMenuItem(
-                _("Templates"),
-                reverse("wa_consent_admin:templates"),
-                name="wa-consent-templates",
-                icon_name="doc-full",
-                order=200,
-                allowed=can_view_templates,
-            ),
-            PermissionMenuItem(
-                _("Consent wordings"),
-                reverse("wa_consent_admin:wording_changes"),
-                name="wa-consent-wordings",
-                icon_name="doc-full-inverse",
-                order=250,
-                allowed=can_request_reconfirmation,
-            ),
-            PermissionMenuItem(
-                _("Data requests"),
-                reverse("wa_consent_admin:requests"),
-                name="wa-consent-requests",
-                icon_name="user",
-                order=300,
-                allowed=can_handle_data_requests,
-            ),
-            PermissionMenuItem(
-                _("Import opt-ins"),
-                reverse("wa_consent_admin:import"),
-                name="wa-consent-import",
-                icon_name="upload",
-                order=400,
-                allowed=can_import_contacts,
-            ),
+                label,
+                reverse(f"wa_consent_admin:{url_name}"),
+                name=f"wa-consent-{url_name.replace('_', '-')}",
+                icon_name=icon,
+                order=100 * position,
+                allowed=allowed,
+            )
+            for position, (label, url_name, icon, allowed) in enumerate(ITEMS, start=1)
         ]
     )
     return SubmenuMenuItem(_("WhatsApp"), menu, name="whatsapp", icon_name="comment", order=850)
